@@ -1,0 +1,1 @@
+"""The control plane under ``/_emulator/``: everything that is not Graph."""

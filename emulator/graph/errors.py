@@ -1,0 +1,91 @@
+"""Graph's error envelope and every error the emulator's Graph surface answers with, in one place."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import orjson
+
+from emulator.clock import to_datetime
+
+
+class GraphError(Exception):
+    """An error to answer with the Graph envelope ``{"error": {"code", "message", "innerError"}}``."""
+
+    def __init__(self, status: int, code: str, message: str, headers: Mapping[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.message = message
+        self.headers = dict(headers or {})
+
+
+def error_body(code: str, message: str, *, request_id: str, client_request_id: str, now: float) -> bytes:
+    return orjson.dumps({
+        "error": {
+            "code": code,
+            "message": message,
+            "innerError": {
+                "date": to_datetime(now).strftime("%Y-%m-%dT%H:%M:%S"),
+                "request-id": request_id,
+                "client-request-id": client_request_id,
+            },
+        }
+    })
+
+
+# -- the errors, by the situation that raises them -------------------------------------------------------
+
+def bad_request(message: str) -> GraphError:
+    return GraphError(400, "BadRequest", message)
+
+
+def invalid_argument(message: str) -> GraphError:
+    return GraphError(400, "InvalidArgument", message)
+
+
+def malformed_json(detail: str) -> GraphError:
+    return GraphError(400, "BadRequest", f"Unable to read JSON request payload. {detail}".strip())
+
+
+def duration_out_of_range(field: str = "ExpirationDuration") -> GraphError:
+    return invalid_argument(f"The provided [{field}] is out of range.")
+
+
+def unknown_segment(segment: str) -> GraphError:
+    return GraphError(400, "BadRequest", f"Resource not found for the segment '{segment}'.")
+
+
+def not_found_path(path: str) -> GraphError:
+    return GraphError(404, "NotFound", f"No resource exists at '{path}'.")
+
+
+def item_not_found(message: str) -> GraphError:
+    return GraphError(404, "itemNotFound", message)
+
+
+def session_not_found(user_id: str, session_id: str) -> GraphError:
+    return GraphError(404, "NotFound", f"The presence session '{session_id}' was not found for user '{user_id}'.")
+
+
+def method_not_allowed(method: str, allowed: set[str]) -> GraphError:
+    return GraphError(405, "MethodNotAllowed",
+                      f"The HTTP method '{method}' is not allowed for this resource.",
+                      {"Allow": ", ".join(sorted(allowed))})
+
+
+def unsupported_media_type(content_type: str) -> GraphError:
+    return GraphError(415, "UnsupportedMediaType",
+                      f"The content type '{content_type}' is not supported; send application/json.")
+
+
+def payload_too_large(limit: int) -> GraphError:
+    return GraphError(413, "RequestEntityTooLarge", f"The request body is larger than {limit} bytes.")
+
+
+def me_without_user() -> GraphError:
+    return bad_request("/me request is only valid with delegated authentication flow.")
+
+
+def internal_error() -> GraphError:
+    return GraphError(500, "generalException", "An unexpected error occurred in the emulator.")

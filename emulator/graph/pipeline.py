@@ -1,0 +1,109 @@
+"""The request pipeline every route shares: request ids, the emulated ``Date``, and Graph error bodies.
+
+One middleware, so the hot read path pays for one extra call, not a stack of them.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Awaitable, Callable
+from email.utils import formatdate
+
+from aiohttp import web
+
+from emulator.graph import errors
+from emulator.graph.errors import GraphError
+from emulator.presence.directory import MalformedUserId, PresenceError, SessionNotFound, UnknownUser
+from emulator.runtime import RUNTIME
+
+log = logging.getLogger(__name__)
+
+JSON = "application/json; charset=utf-8"
+GRAPH_PREFIXES = ("/v1.0/", "/beta/")
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+_date_cache: tuple[int, str] = (0, "")
+
+
+def http_date(ts: float) -> str:
+    global _date_cache
+    second = int(ts)
+    if _date_cache[0] != second:
+        _date_cache = (second, formatdate(second, usegmt=True))
+    return _date_cache[1]
+
+
+def json_response(body: bytes, status: int = 200) -> web.Response:
+    return web.Response(body=body, status=status, headers={"Content-Type": JSON})
+
+
+def from_domain(exc: PresenceError) -> GraphError:
+    if isinstance(exc, MalformedUserId):
+        return errors.bad_request(f"Invalid user id: '{exc.user_id}' is neither a GUID nor a known user.")
+    if isinstance(exc, UnknownUser):
+        return errors.item_not_found(f"User '{exc.user_id}' does not exist.")
+    if isinstance(exc, SessionNotFound):
+        return errors.session_not_found(exc.user_id, exc.session_id)
+    return errors.bad_request(str(exc))
+
+
+def from_http(request: web.Request, exc: web.HTTPException) -> GraphError:
+    if exc.status == 404:
+        path = request.path
+        if path.startswith(GRAPH_PREFIXES):
+            segments = [s for s in path.split("/")[2:] if s]
+            return errors.unknown_segment(segments[-1] if segments else path)
+        return errors.not_found_path(path)
+    if exc.status == 405 and isinstance(exc, web.HTTPMethodNotAllowed):
+        return errors.method_not_allowed(request.method, set(exc.allowed_methods))
+    if exc.status == 413:
+        return errors.payload_too_large(request.app._client_max_size)
+    return GraphError(exc.status, exc.reason.replace(" ", ""), exc.text or exc.reason)
+
+
+@web.middleware
+async def graph_pipeline(request: web.Request, handler: Handler) -> web.StreamResponse:
+    request_id = str(uuid.uuid4())
+    client_request_id = request.headers.get("client-request-id") or request_id
+    now = request.app[RUNTIME].tenant.clock.time()
+    try:
+        response = await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        response = error_response(from_http(request, exc), request_id, client_request_id, now)
+    except GraphError as exc:
+        response = error_response(exc, request_id, client_request_id, now)
+    except PresenceError as exc:
+        response = error_response(from_domain(exc), request_id, client_request_id, now)
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        response = error_response(errors.internal_error(), request_id, client_request_id, now)
+    headers = response.headers
+    headers["request-id"] = request_id
+    headers["client-request-id"] = client_request_id
+    if "Date" not in headers:
+        headers["Date"] = http_date(now)
+    return response
+
+
+def error_response(exc: GraphError, request_id: str, client_request_id: str, now: float) -> web.Response:
+    response = json_response(
+        errors.error_body(exc.code, exc.message, request_id=request_id, client_request_id=client_request_id,
+                          now=now),
+        status=exc.status,
+    )
+    response.headers.update(exc.headers)
+    return response
+
+
+async def read_json_body(request: web.Request) -> bytes:
+    """The raw body of a POST/PATCH, after checking it is JSON when there is one."""
+    raw = await request.read()
+    if raw.strip():
+        content_type = request.headers.get("Content-Type", "")
+        if content_type.split(";", 1)[0].strip().lower() != "application/json":
+            raise errors.unsupported_media_type(content_type or "(none)")
+    return raw

@@ -1,0 +1,178 @@
+"""Graph presence endpoints under ``/v1.0`` and ``/beta``: parse, call the domain, serialise."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+import orjson
+from aiohttp import web
+
+from emulator.graph import errors, requests, wire
+from emulator.graph.auth import Caller, caller_from_authorization
+from emulator.graph.pipeline import json_response, read_json_body
+from emulator.presence import states
+from emulator.presence.directory import UnknownUser
+from emulator.runtime import RUNTIME
+from emulator.tenant import Tenant
+
+VERSIONS = ("v1.0", "beta")
+MAX_IDS = 650
+
+# The three ways a user's presence is addressed; each yields (user reference, route kind).
+USER_PATH = "/users/{id}/presence"
+ME_PATH = "/me/presence"
+COMMUNICATIONS_PATH = "/communications/presences/{id}"
+
+
+def _base(request: web.Request, version: str) -> str:
+    return f"{request.scheme}://{request.host}/{version}"
+
+
+def _caller(request: web.Request) -> Caller:
+    return caller_from_authorization(request.headers.get("Authorization"))
+
+
+def _me(request: web.Request) -> str:
+    caller = _caller(request)
+    if caller.user_id is None:
+        raise errors.me_without_user()
+    return caller.user_id
+
+
+# -- reads -----------------------------------------------------------------------------------------------
+
+def _presence_response(request: web.Request, tenant: Tenant, user_ref: str, context: str | None,
+                       version: str) -> web.Response:
+    directory = tenant.presence
+    user_id = directory.resolve(user_ref)
+    user = directory.users.get(user_id)
+    own = _caller(request).user_id == user_id
+    body = wire.presence_bytes(user, user_id, own=own)
+    base = _base(request, version)
+    ctx = context or wire.user_presence_context(base, user_id)
+    return json_response(wire.with_context(ctx, body))
+
+
+def _get_user(version: str) -> Callable[[web.Request], Awaitable[web.Response]]:
+    async def handler(request: web.Request) -> web.Response:
+        tenant = request.app[RUNTIME].tenant
+        return _presence_response(request, tenant, request.match_info["id"], None, version)
+    return handler
+
+
+def _get_me(version: str) -> Callable[[web.Request], Awaitable[web.Response]]:
+    async def handler(request: web.Request) -> web.Response:
+        tenant = request.app[RUNTIME].tenant
+        return _presence_response(request, tenant, _me(request), None, version)
+    return handler
+
+
+def _get_communications(version: str) -> Callable[[web.Request], Awaitable[web.Response]]:
+    async def handler(request: web.Request) -> web.Response:
+        tenant = request.app[RUNTIME].tenant
+        context = wire.communications_presence_context(_base(request, version))
+        return _presence_response(request, tenant, request.match_info["id"], context, version)
+    return handler
+
+
+def _get_presences_by_user_id(version: str) -> Callable[[web.Request], Awaitable[web.Response]]:
+    async def handler(request: web.Request) -> web.Response:
+        tenant = request.app[RUNTIME].tenant
+        body = requests.parse_body(requests.GetPresencesBody, await read_json_body(request))
+        if not body.ids:
+            raise errors.invalid_argument("The property 'ids' must contain at least one user id.")
+        if len(body.ids) > MAX_IDS:
+            raise errors.invalid_argument(
+                f"The property 'ids' has {len(body.ids)} ids; at most {MAX_IDS} are allowed.")
+        directory = tenant.presence
+        users = directory.users
+        seen: set[str] = set()
+        items: list[bytes] = []
+        for ref in body.ids:
+            try:
+                key = directory.resolve(ref)
+            except UnknownUser:  # users restricted to a scenario's list: answered, not failed
+                key = ref.lower()
+                if key not in seen:
+                    seen.add(key)
+                    items.append(orjson.dumps(wire.presence_dict(None, key, own=False, unknown=True)))
+                continue
+            if key not in seen:
+                seen.add(key)
+                items.append(wire.presence_bytes(users.get(key), key, own=False))
+        context = orjson.dumps(wire.presence_collection_context(_base(request, version)))
+        return json_response(b'{"@odata.context":' + context + b',"value":[' + b",".join(items) + b"]}")
+    return handler
+
+
+# -- actions ---------------------------------------------------------------------------------------------
+
+Target = Callable[[web.Request], str]
+Action = Callable[[Tenant, str, bytes], None]
+
+
+def _set_presence(tenant: Tenant, user_ref: str, raw: bytes) -> None:
+    body = requests.parse_body(requests.SetPresenceBody, raw)
+    availability, activity = requests.pair(body.availability, body.activity, states.SET_PRESENCE_PAIRS,
+                                           "setPresence")
+    seconds = requests.session_duration(body.expirationDuration)
+    if not body.sessionId:
+        raise errors.invalid_argument("The property 'sessionId' must not be empty.")
+    tenant.presence.set_session(user_ref, body.sessionId, availability, activity, expires_in=seconds)
+
+
+def _clear_presence(tenant: Tenant, user_ref: str, raw: bytes) -> None:
+    body = requests.parse_body(requests.ClearPresenceBody, raw)
+    tenant.presence.clear_session(user_ref, body.sessionId)
+
+
+def _set_preferred(tenant: Tenant, user_ref: str, raw: bytes) -> None:
+    body = requests.parse_body(requests.SetPreferredBody, raw)
+    availability, activity = requests.pair(body.availability, body.activity, states.PREFERRED_PAIRS,
+                                           "setUserPreferredPresence")
+    seconds = requests.preferred_duration(body.expirationDuration)
+    tenant.presence.set_preferred(user_ref, availability, activity, expires_in=seconds)
+
+
+def _clear_preferred(tenant: Tenant, user_ref: str, raw: bytes) -> None:
+    requests.parse_body(requests.EmptyBody, raw)
+    tenant.presence.clear_preferred(user_ref)
+
+
+def _set_status_message(tenant: Tenant, user_ref: str, raw: bytes) -> None:
+    body = requests.parse_body(requests.SetStatusMessageBody, raw)
+    content, expiry = requests.status_message(body, tenant.clock.time())
+    tenant.presence.set_status_message(user_ref, content, expiry=expiry)
+
+
+ACTIONS: dict[str, Action] = {
+    "setPresence": _set_presence,
+    "clearPresence": _clear_presence,
+    "setUserPreferredPresence": _set_preferred,
+    "clearUserPreferredPresence": _clear_preferred,
+    "setStatusMessage": _set_status_message,
+}
+
+
+def _action_handler(action: Action, target: Target) -> Callable[[web.Request], Awaitable[web.Response]]:
+    async def handler(request: web.Request) -> web.Response:
+        tenant = request.app[RUNTIME].tenant
+        user_ref = target(request)
+        tenant.presence.resolve(user_ref)  # a bad or unknown user is reported before the body
+        action(tenant, user_ref, await read_json_body(request))
+        return web.Response(status=200)
+    return handler
+
+
+def add_routes(app: web.Application) -> None:
+    by_id: Target = lambda request: request.match_info["id"]  # noqa: E731
+    for version in VERSIONS:
+        prefix = f"/{version}"
+        app.router.add_get(prefix + USER_PATH, _get_user(version), allow_head=False)
+        app.router.add_get(prefix + ME_PATH, _get_me(version), allow_head=False)
+        app.router.add_get(prefix + COMMUNICATIONS_PATH, _get_communications(version), allow_head=False)
+        app.router.add_post(prefix + "/communications/getPresencesByUserId", _get_presences_by_user_id(version))
+        for name, action in ACTIONS.items():
+            app.router.add_post(f"{prefix}{USER_PATH}/{name}", _action_handler(action, by_id))
+            app.router.add_post(f"{prefix}{ME_PATH}/{name}", _action_handler(action, _me))
+            app.router.add_post(f"{prefix}{COMMUNICATIONS_PATH}/{name}", _action_handler(action, by_id))

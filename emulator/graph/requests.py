@@ -1,0 +1,208 @@
+"""Request bodies of the Graph presence actions, validated with pydantic, and the value types they carry.
+
+Parsing stays here; a handler gets a validated model or a ``GraphError`` that says which field is wrong.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import orjson
+from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from tzlocal.windows_tz import win_tz
+
+from emulator.graph import errors
+from emulator.presence import states
+from emulator.presence.directory import StatusExpiry
+
+_DURATION = re.compile(
+    r"^P(?!$)(?:(?P<weeks>\d+(?:\.\d+)?)W)?(?:(?P<days>\d+(?:\.\d+)?)D)?"
+    r"(?:T(?=\d)(?:(?P<hours>\d+(?:\.\d+)?)H)?(?:(?P<minutes>\d+(?:\.\d+)?)M)?(?:(?P<seconds>\d+(?:\.\d+)?)S)?)?$"
+)
+_UNIT_SECONDS = {"weeks": 604800.0, "days": 86400.0, "hours": 3600.0, "minutes": 60.0, "seconds": 1.0}
+
+
+def parse_iso_duration(value: str) -> float:
+    """Seconds in an ISO 8601 duration such as ``PT5M`` or ``P1DT2H``. Years and months (of no fixed length)
+    and any other notation, ``"1:00:00"`` included, raise ``ValueError``."""
+    match = _DURATION.match(value.strip().upper()) if isinstance(value, str) else None
+    if match is None:
+        raise ValueError(f"'{value}' is not an ISO 8601 duration such as 'PT5M' or 'PT1H30M'")
+    return sum(float(amount) * _UNIT_SECONDS[unit] for unit, amount in match.groupdict().items() if amount)
+
+
+def zone(name: str) -> ZoneInfo:
+    """A time zone by IANA name or by the Windows name Graph uses (``Pacific Standard Time``)."""
+    candidates = [win_tz[name]] if name in win_tz else []
+    candidates.append(name)
+    for candidate in candidates:
+        try:
+            return ZoneInfo(candidate)
+        except (ZoneInfoNotFoundError, ValueError):
+            continue
+    raise ValueError(f"'{name}' is not a known Windows or IANA time zone")
+
+
+def resolve_date_time_zone(date_time: str, time_zone: str) -> float:
+    """The instant a Graph dateTimeTimeZone names."""
+    try:
+        local = datetime.fromisoformat(date_time.rstrip("Z") if time_zone.upper() == "UTC" else date_time)
+    except ValueError:
+        raise ValueError(f"'{date_time}' is not an ISO 8601 date-time") from None
+    if local.tzinfo is not None:
+        return local.timestamp()
+    return local.replace(tzinfo=zone(time_zone)).astimezone(UTC).timestamp()
+
+
+class GraphBody(BaseModel):
+    """Base of the action bodies: strict types, unknown properties rejected (as OData does), and
+    ``@odata.*`` annotations ignored."""
+
+    model_config = ConfigDict(strict=True, extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _drop_annotations(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            return {k: v for k, v in data.items() if not (isinstance(k, str) and k.startswith("@odata."))}
+        return data
+
+
+class SetPresenceBody(GraphBody):
+    sessionId: str
+    availability: str
+    activity: str
+    expirationDuration: str | None = None
+
+
+class ClearPresenceBody(GraphBody):
+    sessionId: str
+
+
+class SetPreferredBody(GraphBody):
+    availability: str
+    activity: str
+    expirationDuration: str | None = None
+
+
+class EmptyBody(GraphBody):
+    pass
+
+
+class ItemBody(GraphBody):
+    content: str | None = None
+    contentType: str | None = None
+
+
+class DateTimeTimeZone(GraphBody):
+    dateTime: str
+    timeZone: str
+
+
+class StatusMessageBody(GraphBody):
+    message: ItemBody | None = None
+    expiryDateTime: DateTimeTimeZone | None = None
+    publishedDateTime: str | None = None
+
+
+class SetStatusMessageBody(GraphBody):
+    statusMessage: StatusMessageBody | None
+
+
+class GetPresencesBody(GraphBody):
+    ids: list[str]
+
+
+Body = TypeVar("Body", bound=GraphBody)
+
+
+def parse_body(model: type[Body], raw: bytes) -> Body:
+    """Validate a JSON body against ``model``; an empty body counts as ``{}``."""
+    try:
+        data = orjson.loads(raw) if raw.strip() else {}
+    except orjson.JSONDecodeError as exc:
+        raise errors.malformed_json(str(exc)) from None
+    if not isinstance(data, dict):
+        raise errors.malformed_json("The body must be a JSON object.")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise errors.invalid_argument(describe_validation_error(exc)) from None
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    parts = []
+    for err in exc.errors():
+        where = ".".join(str(p) for p in err["loc"]) or "body"
+        kind = err["type"]
+        if kind == "missing":
+            parts.append(f"The property '{where}' is required.")
+        elif kind == "extra_forbidden":
+            parts.append(f"The property '{where}' does not exist on this action's parameters.")
+        else:
+            parts.append(f"The property '{where}' is invalid: {err['msg']}.")
+    return " ".join(parts)
+
+
+# -- field checks shared by the actions ------------------------------------------------------------------
+
+def pair(availability: str, activity: str, allowed: frozenset[tuple[str, str]], action: str) -> tuple[str, str]:
+    """Normalise an availability/activity pair and check it is one ``action`` supports."""
+    a = states.normalise_availability(availability)
+    b = states.normalise_activity(activity)
+    if a is None or b is None or (a, b) not in allowed:
+        supported = ", ".join(f"{x}/{y}" for x, y in sorted(allowed))
+        raise errors.invalid_argument(
+            f"The availability/activity pair '{availability}/{activity}' is not supported by {action}. "
+            f"Supported pairs: {supported}.")
+    return a, b
+
+
+def session_duration(value: str | None) -> float:
+    if value is None:
+        return states.SESSION_DEFAULT_SECONDS
+    seconds = duration(value)
+    if not states.SESSION_MIN_SECONDS <= seconds <= states.SESSION_MAX_SECONDS:
+        raise errors.duration_out_of_range()
+    return seconds
+
+
+def preferred_duration(value: str | None) -> float | None:
+    if value is None:
+        return None
+    seconds = duration(value)
+    if seconds <= 0:
+        raise errors.duration_out_of_range()
+    return seconds
+
+
+def duration(value: str) -> float:
+    try:
+        return parse_iso_duration(value)
+    except ValueError as exc:
+        raise errors.invalid_argument(f"The property 'expirationDuration' is invalid: {exc}.") from None
+
+
+def status_message(body: SetStatusMessageBody, now: float) -> tuple[str | None, StatusExpiry | None]:
+    """Content (None to clear) and expiry of a setStatusMessage body."""
+    message = body.statusMessage
+    if message is None or message.message is None or not message.message.content:
+        return None, None
+    content_type = (message.message.contentType or "text").lower()
+    if content_type != "text":
+        raise errors.invalid_argument(
+            f"The statusMessage contentType '{message.message.contentType}' is not supported; only 'text' is.")
+    expiry = None
+    if message.expiryDateTime is not None:
+        given = message.expiryDateTime
+        try:
+            at = resolve_date_time_zone(given.dateTime, given.timeZone)
+        except ValueError as exc:
+            raise errors.invalid_argument(f"The property 'statusMessage.expiryDateTime' is invalid: {exc}.") from None
+        if at <= now:
+            raise errors.invalid_argument("The property 'statusMessage.expiryDateTime' must be in the future.")
+        expiry = StatusExpiry(at, given.dateTime, given.timeZone)
+    return message.message.content, expiry

@@ -1,0 +1,1 @@
+"""The presence domain: users, sessions, aggregation and timed fades, free of any HTTP."""

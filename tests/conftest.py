@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+import pytest
+from aiohttp.test_utils import TestClient
+
+from emulator.app import create_app
+from emulator.runtime import Runtime
+from emulator.tenant import Tenant, TenantSettings
+
+START = 1_790_000_000.0  # 2026-09-21T14:13:20Z: a fixed emulated start, so every run sees the same times
+
+
+@pytest.fixture
+def tenant() -> Tenant:
+    return Tenant(TenantSettings(clock_mode="manual", start=START))
+
+
+@pytest.fixture
+def runtime() -> Runtime:
+    return Runtime(TenantSettings(clock_mode="manual", start=START))
+
+
+@pytest.fixture
+async def client(aiohttp_client, runtime: Runtime) -> TestClient:  # type: ignore[no-untyped-def]
+    return await aiohttp_client(create_app(runtime))
