@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from emulator.control import notification_routes
 from emulator.control import routes as control_routes
-from emulator.graph import presence_routes
+from emulator.delivery.attach import TransportAttachment
+from emulator.graph import presence_routes, subscription_routes
 from emulator.graph.pipeline import graph_pipeline
 from emulator.runtime import RUNTIME, Runtime
 from emulator.tenant import TenantSettings
@@ -19,12 +21,17 @@ def create_app(runtime: Runtime | None = None, *, settings: TenantSettings | Non
     app[RUNTIME] = runtime
     presence_routes.add_routes(app)
     control_routes.add_routes(app)
+    subscription_routes.add_routes(app)
+    notification_routes.add_routes(app)
+    webhooks = TransportAttachment()
+    runtime.install(webhooks)
 
     async def start_clock(_app: web.Application) -> None:
         runtime.start()
 
     async def stop_clock(_app: web.Application) -> None:
         runtime.stop()
+        await webhooks.close()
 
     app.on_startup.append(start_clock)
     app.on_cleanup.append(stop_clock)

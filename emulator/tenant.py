@@ -6,10 +6,13 @@ leave a stale piece of state behind.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from emulator.clock import Clock, ClockMode, Scheduler
+from emulator.delivery.deliverer import Deliverer
 from emulator.presence.directory import PresenceDirectory
+from emulator.subscriptions.settings import NotificationSettings
+from emulator.subscriptions.store import SubscriptionStore
 
 DEFAULT_TENANT_ID = "00000000-0000-4000-8000-000000000001"
 # The application named when a request carries no token that names one.
@@ -25,6 +28,8 @@ class TenantSettings:
     start: float | None = None
     # Only listed users exist (a scenario's choice); otherwise any GUID is a user who never signed in.
     restrict_users: bool = False
+    # Subscriptions and webhook delivery (deadlines, retries, strict https); see docs/notifications.md.
+    notifications: NotificationSettings = field(default_factory=NotificationSettings)
 
 
 class Tenant:
@@ -36,6 +41,10 @@ class Tenant:
         self.clock = Clock(self.settings.clock_mode, start=self.settings.start, speed=self.settings.speed)
         self.scheduler = Scheduler(self.clock)
         self.presence = PresenceDirectory(self.scheduler, restrict_users=self.settings.restrict_users)
+        # The webhook deliverer gets its HTTP transport from the runtime (emulator/delivery/attach.py).
+        self.delivery = Deliverer(self.scheduler, self.settings.notifications, self.tenant_id)
+        self.subscriptions = SubscriptionStore(self.scheduler, self.presence, self.delivery,
+                                               tenant_id=self.tenant_id, settings=self.settings.notifications)
 
     def advance(self, seconds: float) -> int:
         """Move the clock forward, running every timed effect that falls due on the way."""

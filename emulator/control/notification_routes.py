@@ -1,0 +1,110 @@
+"""Control plane for notifications: the delivery log, every subscription, on-demand lifecycle events, and the
+JWKS that validates the validationTokens of rich notifications."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from emulator.clock import format_graph_datetime
+from emulator.graph import errors
+from emulator.graph.pipeline import json_response
+from emulator.graph.subscription_routes import graph_errors, subscription_dict
+from emulator.notifications.crypto import emulator_signer
+from emulator.runtime import RUNTIME
+from emulator.tenant import Tenant
+
+PREFIX = "/_emulator"
+JWKS_PATH = f"{PREFIX}/jwks.json"
+FILTERS = {"subscriptionId": "subscription_id", "url": "url", "status": "status", "kind": "kind"}
+
+
+def _tenant(request: web.Request) -> Tenant:
+    return request.app[RUNTIME].tenant
+
+
+async def list_deliveries(request: web.Request) -> web.Response:
+    """Every attempt, oldest first; filter with ?subscriptionId=&url=&status=&kind=."""
+    unknown = set(request.query) - set(FILTERS)
+    if unknown:
+        raise errors.invalid_argument(f"Unknown filter '{sorted(unknown)[0]}'; use {', '.join(FILTERS)}.")
+    criteria = {FILTERS[k]: v for k, v in request.query.items()}
+    records = _tenant(request).delivery.log.query(**criteria)
+    return json_response(orjson.dumps({"count": len(records), "value": [r.to_dict() for r in records]}))
+
+
+async def clear_deliveries(request: web.Request) -> web.Response:
+    _tenant(request).delivery.log.clear()
+    return web.Response(status=204)
+
+
+async def list_endpoints(request: web.Request) -> web.Response:
+    """Each notification URL's queue and slow/drop standing."""
+    endpoints = _tenant(request).delivery.endpoints.values()
+    return json_response(orjson.dumps({"value": [{
+        "url": e.url,
+        "state": e.state,
+        "penaltyUntil": format_graph_datetime(e.penalty_until) if e.state != "healthy" else None,
+        "queued": len(e.ready),
+        "inFlight": e.task is not None and not e.task.done(),
+        "samplesInWindow": len(e.samples),
+    } for e in endpoints]}))
+
+
+async def list_subscriptions(request: web.Request) -> web.Response:
+    """Every subscription of every app, clientState included."""
+    found = _tenant(request).subscriptions.find()
+    return json_response(orjson.dumps({"value": [subscription_dict(s) for s in found]}))
+
+
+async def send_lifecycle(request: web.Request) -> web.Response:
+    """``{"lifecycleEvent": "missed"|"subscriptionRemoved"|"reauthorizationRequired", "remove": bool}``."""
+    data = await _json_object(request)
+    event = data.get("lifecycleEvent")
+    remove = data.get("remove")
+    if not isinstance(event, str):
+        raise errors.invalid_argument("The property 'lifecycleEvent' is required: missed, subscriptionRemoved or "
+                                      "reauthorizationRequired.")
+    if remove is not None and not isinstance(remove, bool):
+        raise errors.invalid_argument("The property 'remove' must be true or false.")
+    with graph_errors():
+        subscription = _tenant(request).subscriptions.send_lifecycle(request.match_info["id"], event, remove=remove)
+    return json_response(orjson.dumps({"subscriptionId": subscription.id, "lifecycleEvent": event}), 202)
+
+
+async def jwks(request: web.Request) -> web.Response:
+    return json_response(orjson.dumps(emulator_signer().jwks()))
+
+
+async def openid_configuration(request: web.Request) -> web.Response:
+    """Enough of an OpenID discovery document for a receiver's JWT library to find the JWKS."""
+    base = f"{request.scheme}://{request.host}"
+    tenant_id = _tenant(request).tenant_id
+    return json_response(orjson.dumps({
+        "issuer": f"https://sts.windows.net/{tenant_id}/",
+        "jwks_uri": base + JWKS_PATH,
+        "id_token_signing_alg_values_supported": ["RS256"],
+    }))
+
+
+async def _json_object(request: web.Request) -> dict[str, Any]:
+    raw = await request.read()
+    try:
+        data = orjson.loads(raw) if raw.strip() else {}
+    except orjson.JSONDecodeError as exc:
+        raise errors.malformed_json(str(exc)) from None
+    if not isinstance(data, dict):
+        raise errors.malformed_json("The body must be a JSON object.")
+    return data
+
+
+def add_routes(app: web.Application) -> None:
+    app.router.add_get(f"{PREFIX}/deliveries", list_deliveries)
+    app.router.add_delete(f"{PREFIX}/deliveries", clear_deliveries)
+    app.router.add_get(f"{PREFIX}/endpoints", list_endpoints)
+    app.router.add_get(f"{PREFIX}/subscriptions", list_subscriptions)
+    app.router.add_post(PREFIX + "/subscriptions/{id}/lifecycle", send_lifecycle)
+    app.router.add_get(JWKS_PATH, jwks)
+    app.router.add_get(f"{PREFIX}/.well-known/openid-configuration", openid_configuration)
