@@ -85,6 +85,9 @@ class Pending:
     outgoing: Outgoing
     attempt: int
     first_at: float
+    # When this attempt is due in emulated time: a manual clock may have been advanced past it by then, and
+    # the backoff counts from when it was due, not from when the advance ended.
+    due_at: float
 
 
 @dataclass
@@ -153,7 +156,8 @@ class Deliverer:
 
     def enqueue(self, outgoing: Outgoing) -> None:
         endpoint = self._endpoint(outgoing.url)
-        pending = Pending(outgoing, 1, self.clock.time())
+        now = self.clock.time()
+        pending = Pending(outgoing, 1, now, now)
         self._review(endpoint)
         if endpoint.state == "drop":
             self._log_unsent([pending], "dropped", "endpoint in drop state (too many responses over the "
@@ -161,6 +165,7 @@ class Deliverer:
             return
         if endpoint.state == "slow":
             until = endpoint.penalty_until
+            pending.due_at = until
             self.scheduler.call_at(until, lambda: self._requeue(endpoint, [pending]), f"delayed {endpoint.url}")
             self._log_unsent([pending], "delayed", "endpoint in slow state; delayed 10 minutes", next_at=until)
             return
@@ -233,7 +238,7 @@ class Deliverer:
         return AttemptResult("failed", response.status, latency, f"HTTP {response.status}")
 
     async def _attempt(self, endpoint: Endpoint, items: list[Pending]) -> None:
-        at = self.clock.time()
+        at = min(self.clock.time(), items[0].due_at)
         batch = self._build(endpoint.url, items)
         send: Send = self._send
         for interceptor in reversed(self.interceptors):
@@ -266,7 +271,7 @@ class Deliverer:
         next_at = at + delay
         if next_at - min(p.first_at for p in items) > self.settings.retry_window_seconds:
             return None
-        retried = [Pending(p.outgoing, attempt + 1, p.first_at) for p in items]
+        retried = [Pending(p.outgoing, attempt + 1, p.first_at, next_at) for p in items]
         self.scheduler.call_at(next_at, lambda: self._requeue(endpoint, retried), f"retry {endpoint.url}")
         return next_at
 
