@@ -480,3 +480,11 @@ async def test_sequence_number_moves_only_on_visible_changes(client: TestClient,
     await client.post(f"/v1.0/users/{ALICE}/presence/setStatusMessage",
                       json={"statusMessage": {"message": {"content": "hi", "contentType": "text"}}})
     assert (await read(client))["sequenceNumber"] > numbers[-1]
+
+
+async def test_oversized_body_is_413(client: TestClient, runtime: Runtime) -> None:
+    body = b'{"sessionId": "' + b"x" * (5 * 1024 * 1024) + b'", "availability": "Busy", "activity": "InACall"}'
+    resp = await client.post(f"/v1.0/users/{ALICE}/presence/setPresence", data=body,
+                             headers={"Content-Type": "application/json"})
+    await graph_error(resp, 413, "RequestEntityTooLarge")
+    assert ALICE not in runtime.tenant.presence.users
