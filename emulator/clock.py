@@ -147,6 +147,11 @@ class Scheduler:
             heapq.heappop(heap)
         return heap[0][0] if heap else None
 
+    def is_due(self, now: float) -> bool:
+        """Whether an entry (perhaps a cancelled one) is due at ``now``: one comparison, for every request."""
+        heap = self._heap
+        return bool(heap) and heap[0][0] <= now
+
     def pending(self) -> list[TimerHandle]:
         """Live entries in due order (for the control plane's timeline view)."""
         return [h for _, _, h in sorted(self._heap) if not h.cancelled]

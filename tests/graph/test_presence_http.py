@@ -488,3 +488,19 @@ async def test_oversized_body_is_413(client: TestClient, runtime: Runtime) -> No
                              headers={"Content-Type": "application/json"})
     await graph_error(resp, 413, "RequestEntityTooLarge")
     assert ALICE not in runtime.tenant.presence.users
+
+
+async def test_a_running_clock_never_serves_state_that_is_already_due(
+        aiohttp_client: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    from emulator import clock as clock_module
+
+    real = [1000.0]
+    monkeypatch.setattr(clock_module.time, "monotonic", lambda: real[0])
+    runtime = Runtime(TenantSettings(clock_mode="speed", speed=600, start=START))
+    client: TestClient = await aiohttp_client(create_app(runtime))
+    runtime.driver.stop()  # as if the driver's wake-up were late: the request itself must catch up
+    await set_presence(client, "Available", "Available", expirationDuration="PT1H")
+    real[0] += 0.5  # 300 emulated seconds
+    assert (await read(client))["activity"] == "AvailableInactive"
+    real[0] += 6.0  # 3600 more
+    assert (await read(client))["availability"] == "Offline"
