@@ -5,7 +5,9 @@ Parsing stays here; a handler gets a validated model or a ``GraphError`` that sa
 
 from __future__ import annotations
 
+import functools
 import re
+import zoneinfo
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -39,15 +41,23 @@ def parse_iso_duration(value: str) -> float:
     return seconds
 
 
+@functools.cache
+def _zone_names() -> dict[str, str]:
+    """Every accepted zone name, lower-cased, to the IANA name it means (Windows names map through tzlocal)."""
+    names = {name.lower(): name for name in zoneinfo.available_timezones()}
+    names.update({windows.lower(): iana for windows, iana in win_tz.items()})
+    return names
+
+
 def zone(name: str) -> ZoneInfo:
-    """A time zone by IANA name or by the Windows name Graph uses (``Pacific Standard Time``)."""
-    candidates = [win_tz[name]] if name in win_tz else []
-    candidates.append(name)
-    for candidate in candidates:
+    """A time zone by IANA name or by the Windows name Graph uses (``Pacific Standard Time``), in any case, as
+    Windows zone ids are matched on the real service."""
+    iana = _zone_names().get(name.lower())
+    if iana is not None:
         try:
-            return ZoneInfo(candidate)
+            return ZoneInfo(iana)
         except (ZoneInfoNotFoundError, ValueError):
-            continue
+            pass
     raise ValueError(f"'{name}' is not a known Windows or IANA time zone")
 
 

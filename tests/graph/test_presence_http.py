@@ -504,3 +504,20 @@ async def test_a_running_clock_never_serves_state_that_is_already_due(
     assert (await read(client))["activity"] == "AvailableInactive"
     real[0] += 6.0  # 3600 more
     assert (await read(client))["availability"] == "Offline"
+
+
+@pytest.mark.parametrize(("zone", "expires"), [
+    ("UTC", 1_790_035_200.0), ("utc", 1_790_035_200.0), ("Pacific Standard Time", 1_790_060_400.0),
+    ("pacific standard time", 1_790_060_400.0), ("Europe/Berlin", 1_790_028_000.0),
+    ("Tokyo Standard Time", 1_790_002_800.0),
+])
+async def test_status_expiry_in_windows_and_iana_zones(client: TestClient, runtime: Runtime, zone: str,
+                                                       expires: float) -> None:
+    resp = await client.post(f"/v1.0/users/{ALICE}/presence/setStatusMessage", json={"statusMessage": {
+        "message": {"content": "hi", "contentType": "text"},
+        "expiryDateTime": {"dateTime": "2026-09-22T00:00:00", "timeZone": zone}}})
+    assert resp.status == 200
+    message = runtime.tenant.presence.users[ALICE].status_message
+    assert message is not None and message.expiry is not None
+    assert message.expiry.at == expires
+    assert message.expiry.time_zone == zone  # read back as given
