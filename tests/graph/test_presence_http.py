@@ -326,6 +326,22 @@ async def test_set_presence_unsupported_pairs(client: TestClient, pair: tuple[st
     await graph_error(await set_presence(client, *pair), 400, "InvalidArgument")
 
 
+@pytest.mark.parametrize("duration", ["PT0S", "P0D", "1.00:00:00"])
+async def test_preferred_duration_must_be_a_positive_iso_duration(client: TestClient, duration: str) -> None:
+    resp = await client.post(f"/v1.0/users/{ALICE}/presence/setUserPreferredPresence", json={
+        "availability": "Busy", "activity": "Busy", "expirationDuration": duration})
+    await graph_error(resp, 400, "InvalidArgument")
+
+
+async def test_preferred_duration_has_no_upper_bound_below_100_years(client: TestClient, runtime: Runtime) -> None:
+    await set_presence(client, expirationDuration="PT4H")
+    resp = await client.post(f"/v1.0/users/{ALICE}/presence/setUserPreferredPresence", json={
+        "availability": "Away", "activity": "Away", "expirationDuration": "P30D"})
+    assert resp.status == 200
+    preferred = runtime.tenant.presence.users[ALICE].preferred
+    assert preferred is not None and preferred.expires_at == START + 30 * 86400
+
+
 @pytest.mark.parametrize("pair", [("Busy", "InACall"), ("Available", "AvailableInactive"), ("Offline", "Offline"),
                                   ("DoNotDisturb", "Presenting")])
 async def test_preferred_unsupported_pairs(client: TestClient, pair: tuple[str, str]) -> None:

@@ -103,3 +103,12 @@ def test_a_cleared_session_fires_nothing_later(tenant: Tenant) -> None:
     number = tenant.presence.users[ALICE].sequence_number
     assert tenant.advance(2 * 3600) == 0
     assert tenant.presence.users[ALICE].sequence_number == number
+
+
+def test_default_length_available_session_expires_without_showing_inactive(tenant: Tenant) -> None:
+    # Expiry and the first fade stage fall at the same instant: the session is gone, with no blip in between.
+    seen: list[tuple[str, str]] = []
+    tenant.presence.listeners.append(lambda c: seen.append((c.user.availability, c.user.activity)))
+    tenant.presence.set_session(ALICE, "app", "Available", "Available", expires_in=5 * MINUTE)
+    tenant.advance(10 * MINUTE)
+    assert seen == [("Available", "Available"), ("Offline", "Offline")]
