@@ -1,0 +1,203 @@
+"""Webhook delivery benchmark (issue 4). Run: ``python -m bench.notifications_bench``.
+
+1. One change watched by 1,000 subscriptions, each with its own URL on one local aiohttp receiver: time until
+   all 1,000 are delivered, against a bare aiohttp client POSTing the same 1,000 bodies with bounded
+   concurrency (64, the deliverer's per-host connection cap) to the same receiver, in the same run.
+   Target: at most 1.5x.
+2. The same 1,000 healthy subscriptions served over HTTP, with and without 100 more subscriptions whose
+   receivers never answer: the API's p99 latency (setPresence and GET presence under load) and the healthy
+   receivers' delivery time. Target: within 1.5x of the run without them.
+
+Figures are ratios measured in one run; the machine is shared, so each is a median of several repeats.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import statistics
+import time
+from typing import Any
+
+import aiohttp
+import orjson
+from aiohttp import web
+
+from emulator.app import create_app
+from emulator.delivery.transport import HttpTransport
+from emulator.runtime import Runtime
+from emulator.subscriptions.settings import NotificationSettings
+from emulator.tenant import Tenant, TenantSettings
+
+USER = "fa8bf3dc-eca7-46b7-bad1-db199b62afc3"
+CONCURRENCY = 64
+
+
+class Sink:
+    """One receiver: counts POSTs on any path; ``hang`` makes it never answer."""
+
+    def __init__(self, hang: bool = False) -> None:
+        self.hang = hang
+        self.count = 0
+        self.target = 0
+        self.done = asyncio.Event()
+        self.closing = asyncio.Event()
+        self.runner: web.AppRunner | None = None
+        self.ports: list[int] = []
+
+    async def start(self, sites: int = 1) -> None:
+        app = web.Application()
+        app.router.add_post("/{tail:.*}", self.handle)
+        self.runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
+        await self.runner.setup()
+        for _ in range(sites):
+            site = web.TCPSite(self.runner, "127.0.0.1", 0)
+            await site.start()
+        self.ports = [a[1] for a in self.runner.addresses]
+
+    async def handle(self, request: web.Request) -> web.Response:
+        if self.hang:
+            await self.closing.wait()
+        body = await request.read()
+        self.count += body.count(b'"subscriptionId"')
+        if self.count >= self.target:
+            self.done.set()
+        return web.Response(status=202)
+
+    def expect(self, total: int) -> None:
+        self.target = total
+        self.done = asyncio.Event()
+        if self.count >= total:
+            self.done.set()
+
+    async def stop(self) -> None:
+        self.closing.set()
+        if self.runner is not None:
+            await self.runner.cleanup()
+
+
+def add_subscriptions(tenant: Tenant, urls: list[str], first: int = 0) -> None:
+    store = tenant.subscriptions
+    for i, url in enumerate(urls, start=first):
+        app_id = f"00000000-0000-4000-8000-{i:012d}"
+        draft = store.draft(resource=f"communications/presences/{USER}", change_type="updated", notification_url=url,
+                            expiration=tenant.clock.time() + 3000, application_id=app_id, creator_id=app_id,
+                            client_state="bench")
+        store.add(draft)
+
+
+async def bare_client(urls: list[str], bodies: list[bytes]) -> float:
+    connector = aiohttp.TCPConnector(limit=0, limit_per_host=CONCURRENCY)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        semaphore = asyncio.Semaphore(CONCURRENCY)
+
+        async def post(url: str, body: bytes) -> None:
+            async with semaphore, session.post(url, data=body, headers={"Content-Type": "application/json"}) as r:
+                await r.read()
+
+        started = time.perf_counter()
+        await asyncio.gather(*(post(u, b) for u, b in zip(urls, bodies, strict=True)))
+        return time.perf_counter() - started
+
+
+async def fan_out(repeats: int) -> dict[str, Any]:
+    sink = Sink()
+    await sink.start()
+    urls = [f"http://127.0.0.1:{sink.ports[0]}/r/{i}" for i in range(1000)]
+    tenant = Tenant(TenantSettings(clock_mode="manual"))
+    transport = HttpTransport(CONCURRENCY)
+    tenant.delivery.transport = transport
+    add_subscriptions(tenant, urls)
+    availabilities = [("Busy", "InACall"), ("Away", "Away")]
+    emulator_times: list[float] = []
+    bare_times: list[float] = []
+    bodies: list[bytes] = []
+    for round_ in range(repeats + 1):  # the first round warms connections up and is not counted
+        sink.expect(sink.count + 1000)
+        started = time.perf_counter()
+        tenant.presence.set_session(USER, "bench", *availabilities[round_ % 2], expires_in=3600)
+        await sink.done.wait()
+        elapsed = time.perf_counter() - started
+        await tenant.delivery.drain()
+        if not bodies:
+            bodies = [orjson.dumps(r.payload) for r in tenant.delivery.log.query()[-1000:]]
+        sink.expect(sink.count + 1000)
+        bare = await bare_client(urls, bodies)
+        if round_:
+            emulator_times.append(elapsed)
+            bare_times.append(bare)
+    await transport.close()
+    await sink.stop()
+    emulator = statistics.median(emulator_times)
+    bare = statistics.median(bare_times)
+    return {"emulator_ms": emulator * 1000, "bare_client_ms": bare * 1000, "ratio": emulator / bare,
+            "emulator_runs_ms": [round(t * 1000, 1) for t in emulator_times],
+            "bare_runs_ms": [round(t * 1000, 1) for t in bare_times]}
+
+
+async def api_run(dead_receivers: int, rounds: int) -> dict[str, float]:
+    healthy = Sink()
+    await healthy.start()
+    dead = Sink(hang=True)
+    await dead.start(sites=dead_receivers) if dead_receivers else None
+    runtime = Runtime(TenantSettings(clock_mode="manual", notifications=NotificationSettings()))
+    app = create_app(runtime)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    base = f"http://127.0.0.1:{runner.addresses[0][1]}/v1.0"
+    add_subscriptions(runtime.tenant, [f"http://127.0.0.1:{healthy.ports[0]}/r/{i}" for i in range(1000)])
+    if dead_receivers:
+        add_subscriptions(runtime.tenant, [f"http://127.0.0.1:{p}/dead" for p in dead.ports], first=5000)
+    latencies: list[float] = []
+    deliveries: list[float] = []
+    async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(limit=16)) as api:
+        async def timed(method: str, url: str, body: dict[str, Any] | None = None) -> None:
+            started = time.perf_counter()
+            async with api.request(method, url, json=body) as resp:
+                await resp.read()
+                assert resp.status == 200, resp.status
+            latencies.append(time.perf_counter() - started)
+
+        pairs = [("Busy", "InACall"), ("Away", "Away")]
+        for round_ in range(rounds + 1):
+            healthy.expect(healthy.count + 1000)
+            started = time.perf_counter()
+            change = timed("POST", f"{base}/users/{USER}/presence/setPresence", {
+                "sessionId": "bench", "availability": pairs[round_ % 2][0], "activity": pairs[round_ % 2][1],
+                "expirationDuration": "PT1H"})
+            reads = [timed("GET", f"{base}/users/{USER}/presence") for _ in range(100)]
+            await asyncio.gather(change, *reads)
+            await healthy.done.wait()
+            if round_:
+                deliveries.append(time.perf_counter() - started)
+            else:
+                latencies.clear()
+    await runner.cleanup()
+    await healthy.stop()
+    await dead.stop()
+    latencies.sort()
+    return {"p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000,
+            "delivery_ms": statistics.median(deliveries) * 1000}
+
+
+async def main(repeats: int, rounds: int) -> None:
+    fan = await fan_out(repeats)
+    print(f"1,000 URLs, one change: emulator {fan['emulator_ms']:.1f} ms vs bare aiohttp client "
+          f"{fan['bare_client_ms']:.1f} ms -> ratio {fan['ratio']:.2f} (target <= 1.5)")
+    print(f"   runs (ms): emulator {fan['emulator_runs_ms']}, bare {fan['bare_runs_ms']}")
+    clean = await api_run(0, rounds)
+    with_dead = await api_run(100, rounds)
+    print(f"API p99: {clean['p99_ms']:.1f} ms without dead receivers, {with_dead['p99_ms']:.1f} ms with 100 "
+          f"-> ratio {with_dead['p99_ms'] / clean['p99_ms']:.2f} (target <= 1.5)")
+    print(f"healthy delivery (1,000 URLs): {clean['delivery_ms']:.1f} ms without, {with_dead['delivery_ms']:.1f} ms "
+          f"with -> ratio {with_dead['delivery_ms'] / clean['delivery_ms']:.2f} (target <= 1.5)")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--repeats", type=int, default=7, help="fan-out repeats (median reported)")
+    parser.add_argument("--rounds", type=int, default=10, help="API rounds per variant")
+    args = parser.parse_args()
+    asyncio.run(main(args.repeats, args.rounds))
