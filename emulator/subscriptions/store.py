@@ -45,6 +45,9 @@ class SubscriptionStore:
         self.settings = settings
         self.subscriptions: dict[str, Subscription] = {}
         self._watchers: dict[str, dict[str, Subscription]] = {}  # user id -> subscriptions watching them
+        # The two conflict rules' keys: (application, resource) and (application, creator).
+        self._by_resource: dict[tuple[str, str], Subscription] = {}
+        self._by_creator: dict[tuple[str, str], Subscription] = {}
         deliverer.is_live = self.subscriptions.__contains__
         presence.listeners.append(self._on_change)
 
@@ -115,17 +118,15 @@ class SubscriptionStore:
         return subscription
 
     def _check_conflict(self, new: Subscription) -> None:
-        for existing in self.subscriptions.values():
-            if existing.application_id != new.application_id:
-                continue
-            if existing.resource.key == new.resource.key:
-                raise SubscriptionConflict(f"Subscription Id {existing.id} already exists for the requested "
-                                           "combination")
-            if existing.creator_id == new.creator_id:
-                # The real service's words, typos included (msgraph-beta-sdk-dotnet#174).
-                raise SubscriptionConflict("Operation: Create; Exception:[Status Code: Conflict; Reason: A "
-                                           "subscripton already exists. It must be deleted before a another can "
-                                           "be made.]")
+        existing = self._by_resource.get((new.application_id, new.resource.key))
+        if existing is not None:
+            raise SubscriptionConflict(f"Subscription Id {existing.id} already exists for the requested "
+                                       "combination")
+        if (new.application_id, new.creator_id) in self._by_creator:
+            # The real service's words, typos included (msgraph-beta-sdk-dotnet#174).
+            raise SubscriptionConflict("Operation: Create; Exception:[Status Code: Conflict; Reason: A "
+                                       "subscripton already exists. It must be deleted before a another can "
+                                       "be made.]")
 
     # -- lifetime ----------------------------------------------------------------------------------------
 
@@ -134,6 +135,8 @@ class SubscriptionStore:
         # Time may have moved during the handshake; the clamp to at least 45 minutes still holds from now.
         subscription.expires_at = self.effective_expiry(subscription.expires_at)
         self.subscriptions[subscription.id] = subscription
+        self._by_resource[(subscription.application_id, subscription.resource.key)] = subscription
+        self._by_creator[(subscription.application_id, subscription.creator_id)] = subscription
         for user_id in subscription.resource.user_ids:
             self._watchers.setdefault(user_id, {})[subscription.id] = subscription
         self._arm(subscription)
@@ -154,6 +157,8 @@ class SubscriptionStore:
         subscription = self.get(subscription_id)
         subscription.cancel_timers()
         del self.subscriptions[subscription_id]
+        del self._by_resource[(subscription.application_id, subscription.resource.key)]
+        del self._by_creator[(subscription.application_id, subscription.creator_id)]
         for user_id in subscription.resource.user_ids:
             watchers = self._watchers.get(user_id)
             if watchers is not None:
