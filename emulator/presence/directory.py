@@ -19,10 +19,6 @@ from emulator.presence import states
 
 log = logging.getLogger(__name__)
 
-# One counter for the whole process, not per tenant: a sequenceNumber read after a reset still sorts after every
-# one handed out before it, so a client that keeps the newest version never mistakes new state for stale.
-_SEQUENCE = itertools.count(1)
-
 
 class PresenceError(Exception):
     """A domain rule was broken; the wire layer turns each subclass into its Graph error."""
@@ -193,6 +189,9 @@ class PresenceDirectory:
         self.users: dict[str, User] = {}
         self._by_upn: dict[str, str] = {}
         self._set_order = itertools.count(1)
+        # Per directory, so that a replayed scenario gives the same numbers; a reset carries it forward
+        # (see ``Runtime.reset``) so that a server never hands out a number below one it already gave.
+        self.last_sequence = 0
         self.listeners: list[Listener] = []
 
     # -- users -------------------------------------------------------------------------------------------
@@ -239,7 +238,8 @@ class PresenceDirectory:
         return user
 
     def _next_sequence(self) -> str:
-        return f"A{next(_SEQUENCE):010d}"
+        self.last_sequence += 1
+        return f"A{self.last_sequence:010d}"
 
     # -- sessions ----------------------------------------------------------------------------------------
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from emulator.presence.directory import StatusExpiry
+from emulator.runtime import Runtime
 from emulator.tenant import Tenant, TenantSettings
 from tests.conftest import START
 from tests.presence.test_aggregation import ALICE
@@ -64,8 +65,20 @@ def test_numbers_sort_as_strings_across_many_changes(tenant: Tenant) -> None:
     assert all(len(s) == len(seen[0]) for s in seen)
 
 
-def test_numbers_keep_increasing_across_a_fresh_tenant(tenant: Tenant) -> None:
-    before = tenant.presence.set_session(ALICE, "app", "Busy", "InACall", expires_in=3600).sequence_number
-    fresh = Tenant(TenantSettings(clock_mode="manual", start=START))  # what /_emulator/reset builds
-    after = fresh.presence.set_session(ALICE, "app", "Busy", "InACall", expires_in=3600).sequence_number
+def test_numbers_keep_increasing_across_a_reset() -> None:
+    runtime = Runtime(TenantSettings(clock_mode="manual", start=START))
+    before = runtime.tenant.presence.set_session(ALICE, "app", "Busy", "InACall", expires_in=3600).sequence_number
+    runtime.reset()
+    after = runtime.tenant.presence.set_session(ALICE, "app", "Busy", "InACall", expires_in=3600).sequence_number
     assert after > before
+
+
+def test_separate_tenants_number_the_same_history_alike() -> None:
+    histories = []
+    for _ in range(2):
+        fresh = Tenant(TenantSettings(clock_mode="manual", start=START))
+        histories.append([
+            fresh.presence.set_session(ALICE, "app", "Busy", "InACall", expires_in=3600).sequence_number,
+            fresh.presence.set_session(ALICE, "app", "Away", "Away", expires_in=3600).sequence_number,
+        ])
+    assert histories[0] == histories[1]
