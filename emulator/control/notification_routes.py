@@ -3,13 +3,11 @@ JWKS that validates the validationTokens of rich notifications."""
 
 from __future__ import annotations
 
-from typing import Any
-
 import orjson
 from aiohttp import web
 
 from emulator.clock import format_graph_datetime
-from emulator.graph import errors
+from emulator.graph import errors, requests
 from emulator.graph.pipeline import json_response
 from emulator.graph.subscription_routes import graph_errors, subscription_dict
 from emulator.notifications.crypto import emulator_signer
@@ -59,19 +57,19 @@ async def list_subscriptions(request: web.Request) -> web.Response:
     return json_response(orjson.dumps({"value": [subscription_dict(s) for s in found]}))
 
 
+class LifecycleBody(requests.GraphBody):
+    lifecycleEvent: str
+    remove: bool | None = None
+
+
 async def send_lifecycle(request: web.Request) -> web.Response:
     """``{"lifecycleEvent": "missed"|"subscriptionRemoved"|"reauthorizationRequired", "remove": bool}``."""
-    data = await _json_object(request)
-    event = data.get("lifecycleEvent")
-    remove = data.get("remove")
-    if not isinstance(event, str):
-        raise errors.invalid_argument("The property 'lifecycleEvent' is required: missed, subscriptionRemoved or "
-                                      "reauthorizationRequired.")
-    if remove is not None and not isinstance(remove, bool):
-        raise errors.invalid_argument("The property 'remove' must be true or false.")
+    body = requests.parse_body(LifecycleBody, await request.read())
     with graph_errors():
-        subscription = _tenant(request).subscriptions.send_lifecycle(request.match_info["id"], event, remove=remove)
-    return json_response(orjson.dumps({"subscriptionId": subscription.id, "lifecycleEvent": event}), 202)
+        subscription = _tenant(request).subscriptions.send_lifecycle(request.match_info["id"], body.lifecycleEvent,
+                                                                     remove=body.remove)
+    return json_response(orjson.dumps({"subscriptionId": subscription.id, "lifecycleEvent": body.lifecycleEvent}),
+                         202)
 
 
 async def jwks(request: web.Request) -> web.Response:
@@ -87,17 +85,6 @@ async def openid_configuration(request: web.Request) -> web.Response:
         "jwks_uri": base + JWKS_PATH,
         "id_token_signing_alg_values_supported": ["RS256"],
     }))
-
-
-async def _json_object(request: web.Request) -> dict[str, Any]:
-    raw = await request.read()
-    try:
-        data = orjson.loads(raw) if raw.strip() else {}
-    except orjson.JSONDecodeError as exc:
-        raise errors.malformed_json(str(exc)) from None
-    if not isinstance(data, dict):
-        raise errors.malformed_json("The body must be a JSON object.")
-    return data
 
 
 def add_routes(app: web.Application) -> None:
