@@ -189,7 +189,7 @@ class Deliverer:
             return
         try:
             loop = asyncio.get_running_loop()
-        except RuntimeError:  # no loop (a synchronous domain test): it goes out when one drives us
+        except RuntimeError:  # no loop (a synchronous domain test): it stays queued for the next kick in one
             return
         endpoint.task = loop.create_task(self._work(endpoint), name=f"deliver {endpoint.url}")
 
@@ -269,9 +269,14 @@ class Deliverer:
         attempt = items[0].attempt
         delay = min(self.settings.retry_base_seconds * 2.0 ** (attempt - 1), self.settings.retry_max_interval_seconds)
         next_at = at + delay
-        if next_at - min(p.first_at for p in items) > self.settings.retry_window_seconds:
+        window = self.settings.retry_window_seconds
+        expired = [p for p in items if next_at - p.first_at > window]
+        if len(expired) == len(items):
             return None
-        retried = [Pending(p.outgoing, attempt + 1, p.first_at, next_at) for p in items]
+        if expired:  # items batched together may have started at different times; each has its own 4 hours
+            self._log_unsent(expired, "discarded", f"retries exhausted after {window / 3600:g} h")
+        retried = [Pending(p.outgoing, attempt + 1, p.first_at, next_at) for p in items
+                   if next_at - p.first_at <= window]
         self.scheduler.call_at(next_at, lambda: self._requeue(endpoint, retried), f"retry {endpoint.url}")
         return next_at
 
