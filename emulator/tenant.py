@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from emulator.clock import Clock, ClockMode, Scheduler
 from emulator.presence.directory import PresenceDirectory
+from emulator.scenarios.timeline import ScenarioTimeline
 
 DEFAULT_TENANT_ID = "00000000-0000-4000-8000-000000000001"
 # The application named when a request carries no token that names one.
@@ -36,6 +37,7 @@ class Tenant:
         self.clock = Clock(self.settings.clock_mode, start=self.settings.start, speed=self.settings.speed)
         self.scheduler = Scheduler(self.clock)
         self.presence = PresenceDirectory(self.scheduler, restrict_users=self.settings.restrict_users)
+        self.timeline = ScenarioTimeline(self.scheduler, self.presence)
 
     def advance(self, seconds: float) -> int:
         """Move the clock forward, running every timed effect that falls due on the way."""

@@ -87,5 +87,10 @@ def me_without_user() -> GraphError:
     return bad_request("/me request is only valid with delegated authentication flow.")
 
 
+def invalid_scenario(problems: list[str]) -> GraphError:
+    """A scenario that failed to load: one problem per line, each with its file:line:column."""
+    return GraphError(400, "InvalidScenario", "\n".join(problems))
+
+
 def internal_error() -> GraphError:
     return GraphError(500, "generalException", "An unexpected error occurred in the emulator.")
