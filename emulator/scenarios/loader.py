@@ -218,7 +218,8 @@ class _Compiler:
         self.users: list[ScenarioUser] = []
         self.user_where: list[str] = []
         self.index_by_ref: dict[str, int] = {}
-        self.crowds: dict[str, tuple[range, model.Crowd, str]] = {}
+        # name -> (member indexes, each member's jitter in seconds, where the crowd is given)
+        self.crowds: dict[str, tuple[range, list[float], str]] = {}
         self.actions: list[Action] = []
         self.occurrences = 0
 
@@ -318,7 +319,11 @@ class _Compiler:
                 None)
             if not self.add_user(user, marks, (*path, "id")):
                 return
-        self.crowds[crowd.name] = (range(first_index, len(self.users)), crowd, marks.where(path))
+        # Seeded per crowd: each member keeps one random shift for all its events, the same on every run.
+        rng = random.Random(f"{crowd.seed}/{crowd.name}")
+        jitter = parse_duration(crowd.jitter)
+        shifts = [rng.random() * jitter for _ in range(crowd.count)]
+        self.crowds[crowd.name] = (range(first_index, len(self.users)), shifts, marks.where(path))
 
     def time_point(self, text: str, start: float | None, marks: Marks, path: Path_) -> float | None:
         """Seconds after the start, or None (with a problem recorded)."""
@@ -338,7 +343,7 @@ class _Compiler:
     def add_event(self, event: model.Event, marks: Marks, path: Path_, start: float | None,
                   offsets: list[float], action_of: list[int], user_of: list[int]) -> None:
         members: Sequence[int]
-        jitter, rng = 0.0, None
+        shifts: list[float] | None = None
         if event.user is not None:
             index = self.index_by_ref.get(event.user.lower())
             if index is None:
@@ -355,10 +360,7 @@ class _Compiler:
                 self.problems.append(marks.problem((*path, "crowd"), f"'{event.crowd}' is not a crowd of this "
                                                    f"scenario (expected one of: {known})"))
                 return
-            members, crowd, _ = found
-            jitter = parse_duration(crowd.jitter)
-            # Seeded per crowd and per event, so that each event's jitter is the same on every run.
-            rng = random.Random(f"{crowd.seed}/{crowd.name}/{marks.source}/{path[1]}")
+            members, shifts, _ = found
         first = self.time_point(event.at, start, marks, (*path, "at"))
         if first is None:
             return
@@ -382,18 +384,14 @@ class _Compiler:
                                                    f"users would exceed the cap of {MAX_OCCURRENCES} occurrences"))
                 return
             times = [first + k * step for k in range(count)]
-        action = self.action(event, marks, path, start, times[-1] + jitter)
+        action = self.action(event, marks, path, start, times[-1] + (max(shifts) if shifts else 0.0))
         if action is None:
             return
         action_index = len(self.actions)
         self.actions.append(action)
         self.occurrences += len(times) * len(members)
         for at in times:
-            if rng is None:
-                offsets.extend([at] * len(members))
-            else:
-                random_ = rng.random
-                offsets.extend([at + random_() * jitter for _ in members])
+            offsets.extend([at] * len(members) if shifts is None else [at + shift for shift in shifts])
             action_of.extend([action_index] * len(members))
             user_of.extend(members)
 

@@ -357,7 +357,7 @@ class Crowd(Model):
     userPrincipalName: Pattern | None = None
     displayName: Pattern | None = None
     seed: int = Field(default=0, description="Seed of the jitter, so a crowd plays the same on every run.")
-    jitter: Duration = Field(default="0s", description="Each member's event falls at `at` plus a random 0..jitter.")
+    jitter: Duration = Field(default="0s", description="Each member's events are shifted by one random 0..jitter.")
 
     @model_validator(mode="after")
     def _ids_are_guids(self) -> Crowd:
