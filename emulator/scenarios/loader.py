@@ -35,7 +35,17 @@ from emulator.scenarios.timeline import (
     SetStatusMessage,
 )
 
-_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: faster
+_Base: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: faster
+
+
+class _Loader(_Base):  # type: ignore[valid-type,misc]
+    """Safe YAML, except that date-times stay text: the model parses them, so a bad one is reported with its
+    place and path rather than as a crash in PyYAML's timestamp constructor."""
+
+    yaml_implicit_resolvers = {
+        first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+        for first, resolvers in _Base.yaml_implicit_resolvers.items()
+    }
 
 Path_ = tuple[str | int, ...]
 
