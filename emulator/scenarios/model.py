@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import (
     AfterValidator,
@@ -164,20 +164,31 @@ def _pair_check(availability: str | None, activity: str, allowed: frozenset[tupl
 
 # -- events ------------------------------------------------------------------------------------------------
 
-class SetPresence(Model):
-    """An application's presence session, with Graph's setPresence rules: five pairs, PT5M-PT4H, idle fade."""
+class _GraphPair(Model):
+    """An availability/activity pair that one Graph action accepts (the subclass says which)."""
 
-    sessionId: str = Field(min_length=1, description="The application's session id (Graph: sessionId).")
+    ACTION: ClassVar[str]
+    PAIRS: ClassVar[frozenset[tuple[str, str]]]
+
     availability: Availability
     activity: Activity
-    expirationDuration: Duration | None = Field(
-        default=None, description="PT5M to PT4H; PT5M when absent, as on Graph.")
 
     @field_validator("activity")
     @classmethod
     def _pair(cls, activity: str, info: ValidationInfo) -> str:
-        _pair_check(info.data.get("availability"), activity, states.SET_PRESENCE_PAIRS, "setPresence")
+        _pair_check(info.data.get("availability"), activity, cls.PAIRS, cls.ACTION)
         return activity
+
+
+class SetPresence(_GraphPair):
+    """An application's presence session, with Graph's setPresence rules: five pairs, PT5M-PT4H, idle fade."""
+
+    ACTION = "setPresence"
+    PAIRS = states.SET_PRESENCE_PAIRS
+
+    sessionId: str = Field(min_length=1, description="The application's session id (Graph: sessionId).")
+    expirationDuration: Duration | None = Field(
+        default=None, description="PT5M to PT4H; PT5M when absent, as on Graph.")
 
     @field_validator("expirationDuration")
     @classmethod
@@ -205,17 +216,12 @@ class ClearPresence(Model):
     sessionId: str = Field(min_length=1)
 
 
-class SetUserPreferredPresence(Model):
-    availability: Availability
-    activity: Activity
+class SetUserPreferredPresence(_GraphPair):
+    ACTION = "setUserPreferredPresence"
+    PAIRS = states.PREFERRED_PAIRS
+
     expirationDuration: Duration | None = Field(
         default=None, description="When absent: 1 day for Busy and DoNotDisturb, 7 days otherwise, as on Graph.")
-
-    @field_validator("activity")
-    @classmethod
-    def _pair(cls, activity: str, info: ValidationInfo) -> str:
-        _pair_check(info.data.get("availability"), activity, states.PREFERRED_PAIRS, "setUserPreferredPresence")
-        return activity
 
 
 class ItemBody(Model):

@@ -18,6 +18,9 @@ from typing import Any
 from emulator.clock import Scheduler, TimerHandle, format_graph_datetime, to_datetime
 from emulator.presence.directory import PresenceDirectory, SessionNotFound, StatusExpiry
 
+# How late (a real-time driver's wake-up) an occurrence must run for the timeline to show its own time.
+LATE_SECONDS = 0.001
+
 # One action bound to a tenant: (user id, now) -> why it was skipped, or None.
 Runner = Callable[[str, float], "str | None"]
 
@@ -283,7 +286,7 @@ class ScenarioTimeline:
                         break
                     move_to(due)
                     now = due
-                elif due < now:  # a real-time clock woke up after the due time
+                elif due < now - LATE_SECONDS:  # a real-time clock woke up well after the due time
                     late[i] = now
                 note = runners[action_of[i]](user_ids[user_of[i]], now)
                 if note is not None:

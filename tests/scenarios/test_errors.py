@@ -210,3 +210,44 @@ def test_every_file_problem_is_reported(tmp_path: Path) -> None:
         load_scenarios([good, bad, missing])
     assert caught.value.problems[0] == f"{bad}:1:8: users: expected a list (found 3)"
     assert caught.value.problems[1].startswith(f"{missing}:1:1: cannot read the file:")
+
+
+def test_every_action_parses_and_plays() -> None:
+    from emulator.tenant import Tenant, TenantSettings
+
+    scenario = parse_scenario(HEAD + """\
+  - {at: 0s, user: adele@contoso.com, setTeamsPresence: {sessionId: d, availability: Available, activity: Available}}
+  - {at: 1m, user: adele@contoso.com, setUserPreferredPresence: {availability: Offline, activity: OffWork}}
+  - at: 2m
+    user: adele@contoso.com
+    clearUserPreferredPresence:
+  - {at: 3m, user: adele@contoso.com, setStatusMessage: {message: {content: hi}}}
+  - {at: 4m, user: adele@contoso.com, setStatusMessage: {message: {content: ""}}}
+  - {at: 5m, user: adele@contoso.com, outOfOfficeSettings: {isOutOfOffice: true}}
+""", "office.yaml")
+    tenant = Tenant(TenantSettings(clock_mode="manual", start=scenario.start))
+    tenant.timeline.play(scenario)
+    user = tenant.presence.users["fa8bf3dc-eca7-46b7-bad1-db199b62afc3"]
+    seen = []
+    for _ in range(6):
+        seen.append((user.availability, user.activity, user.status_message is not None, user.out_of_office[0]))
+        tenant.advance(60)
+    assert seen == [
+        ("Available", "Available", False, False), ("Offline", "OffWork", False, False),
+        ("Available", "Available", False, False), ("Available", "Available", True, False),
+        ("Available", "Available", False, False), ("Available", "OutOfOffice", False, True),
+    ]
+
+
+def test_status_expiry_must_follow_every_occurrence() -> None:
+    [problem] = problems(HEAD + """\
+  - at: 1h
+    every: 1h
+    count: 3
+    user: adele@contoso.com
+    setStatusMessage:
+      message: {content: hi}
+      expiryDateTime: {dateTime: "2026-03-02T10:30:00", timeZone: UTC}
+""")
+    assert problem.startswith("office.yaml:11:23: timeline[0].setStatusMessage.expiryDateTime: "
+                              "'2026-03-02T10:30:00' is not after the event (last at 2026-03-02T11:00:00Z")
