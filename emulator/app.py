@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from emulator.control import auth_routes as control_auth_routes
 from emulator.control import routes as control_routes
 from emulator.graph import presence_routes
+from emulator.graph.auth import authenticate
 from emulator.graph.pipeline import graph_pipeline
 from emulator.runtime import RUNTIME, Runtime
 from emulator.tenant import TenantSettings
@@ -15,10 +17,11 @@ MAX_BODY_BYTES = 4 * 1024 * 1024
 
 def create_app(runtime: Runtime | None = None, *, settings: TenantSettings | None = None) -> web.Application:
     runtime = runtime or Runtime(settings)
-    app = web.Application(middlewares=[graph_pipeline], client_max_size=MAX_BODY_BYTES)
+    app = web.Application(middlewares=[graph_pipeline, authenticate], client_max_size=MAX_BODY_BYTES)
     app[RUNTIME] = runtime
     presence_routes.add_routes(app)
     control_routes.add_routes(app)
+    control_auth_routes.add_routes(app)
 
     async def start_clock(_app: web.Application) -> None:
         runtime.start()

@@ -39,6 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
                             "manual: it moves only through POST /_emulator/clock/advance")
     serve.add_argument("--speed", type=_positive_float, default=None,
                        help="emulated seconds per real second (implies a running clock)")
+    serve.add_argument("--auth", choices=("off", "decode", "strict"), default="off",
+                       help="off: tokens only name /me's user (default); decode: tokens read, not verified; "
+                            "strict: tokens verified and scopes checked (see docs/auth-and-batch.md)")
     serve.add_argument("--access-log", action="store_true", help="log every request (off: it halves throughput)")
     return parser
 
@@ -47,8 +50,8 @@ def settings_from_args(args: argparse.Namespace) -> TenantSettings:
     if args.speed is not None and args.clock == "manual":
         raise SystemExit("--speed and --clock manual contradict each other: a manual clock does not run")
     if args.speed is not None:
-        return TenantSettings(clock_mode="speed", speed=args.speed)
-    return TenantSettings(clock_mode=args.clock or "real")
+        return TenantSettings(clock_mode="speed", speed=args.speed, auth=args.auth)
+    return TenantSettings(clock_mode=args.clock or "real", auth=args.auth)
 
 
 def banner(base: str, runtime: Runtime) -> str:
@@ -59,6 +62,7 @@ def banner(base: str, runtime: Runtime) -> str:
         f"  Graph v1.0     {base}/v1.0",
         f"  Graph beta     {base}/beta",
         f"  Control plane  {base}/_emulator/  (health, state, clock, reset)",
+        f"  Auth           {runtime.settings.auth}  (tokens: POST {base}/_emulator/token, keys: {base}/_emulator/jwks)",
         f"  Clock          {clock_text}, now {clock.now().isoformat(timespec='seconds')}",
         "  msgraph-sdk:   adapter = GraphRequestAdapter(AnonymousAuthenticationProvider())",
         f"                 adapter.base_url = \"{base}/v1.0\"; client = GraphServiceClient(request_adapter=adapter)",

@@ -1,14 +1,36 @@
-"""Who is calling: the user and application a bearer token names.
+"""Who is calling, and whether they may: the bearer token → ``Caller``, and the auth modes.
 
-In the default mode the token is decoded, not verified (../shared/decisions.md, "Users"): a test can send
-any JWT whose ``oid`` names the user behind ``/me``.
+``TenantSettings.auth`` picks the mode (``serve --auth``):
+
+- ``off`` (default): nothing is checked. The token, when there is one, is decoded without verification
+  for what decisions.md says it names: the user behind ``/me`` (``oid``) and the application (``appid``).
+- ``decode``: the same claims are read, still unverified, but an ``Authorization`` header that is not a
+  readable bearer JWT is a 401.
+- ``strict``: every Graph request needs a bearer token signed by the emulator's key (see
+  ``emulator/tokens.py``), not expired on the emulated clock, for Graph's audience and this tenant (401
+  otherwise), with a scope or role the endpoint's row in ``permissions.py`` grants (403 otherwise).
+
+The check is one middleware (``authenticate``) that looks the matched route up in the permission table, so
+a route is covered by its table row, and each request inside ``$batch`` is checked as it passes through.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import get_args
 
 import jwt
+from aiohttp import web
+
+from emulator.graph import errors
+from emulator.graph.permissions import Permission, permission_for
+from emulator.graph.pipeline import GRAPH_PREFIXES, Handler
+from emulator.presence.directory import PresenceError
+from emulator.runtime import RUNTIME
+from emulator.tenant import AuthMode
+from emulator.tokens import TokenRejected
+
+AUTH_MODES: tuple[AuthMode, ...] = get_args(AuthMode)
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,18 +40,27 @@ class Caller:
     tenant_id: str | None = None
     scopes: frozenset[str] = frozenset()
     roles: frozenset[str] = frozenset()
+    # An app-only token (client credentials): it carries roles and names no user.
+    application: bool = False
 
 
 ANONYMOUS = Caller()
+CALLER = web.RequestKey("caller", Caller)
 _cache: dict[str, Caller] = {}
 _CACHE_LIMIT = 1024
 
 
+def bearer_token(header: str | None) -> str | None:
+    if not header or header[:7].lower() != "bearer ":
+        return None
+    return header[7:].strip() or None
+
+
 def caller_from_authorization(header: str | None) -> Caller:
     """The caller named by an ``Authorization: Bearer <jwt>`` header; anonymous when absent or unreadable."""
-    if not header or header[:7].lower() != "bearer ":
+    token = bearer_token(header)
+    if token is None:
         return ANONYMOUS
-    token = header[7:].strip()
     cached = _cache.get(token)
     if cached is not None:
         return cached
@@ -53,11 +84,87 @@ def caller_from_claims(claims: dict[str, object]) -> Caller:
     roles = claims.get("roles")
     role_set = frozenset(r for r in roles if isinstance(r, str)) if isinstance(roles, list) else frozenset()
     # An app-only token carries roles and an oid of the service principal but no scp: it names no user.
-    user_id = text("oid") if scp or not role_set else None
+    application = not scp and (bool(role_set) or claims.get("idtyp") == "app")
+    user_id = None if application else text("oid")
     return Caller(
         user_id=user_id.lower() if user_id else None,
         app_id=text("appid") or text("azp"),
         tenant_id=text("tid"),
         scopes=frozenset(scp.split()),
         roles=role_set,
+        application=application,
     )
+
+
+def caller(request: web.Request) -> Caller:
+    """The caller of ``request``: as the auth middleware established it, else decoded from the header."""
+    known: Caller | None = request.get(CALLER)
+    if known is not None:
+        return known
+    return caller_from_authorization(request.headers.get("Authorization"))
+
+
+def _strict_caller(request: web.Request) -> Caller:
+    token = bearer_token(request.headers.get("Authorization"))
+    if token is None:
+        raise errors.token_missing()
+    tenant = request.app[RUNTIME].tenant
+    try:
+        claims = tenant.tokens.verify(token, now=tenant.clock.time(), tenant_id=tenant.tenant_id)
+    except TokenRejected as exc:
+        raise errors.invalid_token(exc.message) from None
+    return caller_from_claims(claims)
+
+
+def _addresses_caller(request: web.Request, permission: Permission, who: Caller) -> bool:
+    target = request.match_info.get(permission.target) if permission.target else None
+    if target is None or who.user_id is None:
+        return False
+    if target.lower() == who.user_id:
+        return True
+    try:  # a scenario user may be addressed by userPrincipalName
+        return request.app[RUNTIME].tenant.presence.resolve(target) == who.user_id
+    except PresenceError:
+        return False
+
+
+def authorize(request: web.Request, permission: Permission, who: Caller) -> None:
+    """Raise the 400/403 Graph answers when ``who`` may not call this endpoint."""
+    if not permission.scoped:
+        return
+    if who.application:
+        if permission.me:
+            raise errors.me_without_user()
+        if permission.application is None:
+            raise errors.application_not_supported()
+        if not who.roles & permission.application:
+            raise errors.missing_roles(permission.application, who.roles)
+        return
+    granted = permission.delegated
+    if permission.delegated_own and _addresses_caller(request, permission, who):
+        granted = granted | permission.delegated_own
+    if not who.scopes & granted:
+        raise errors.missing_scopes(granted, who.scopes)
+
+
+@web.middleware
+async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
+    mode = request.app[RUNTIME].tenant.settings.auth
+    if mode == "off" or not request.path.startswith(GRAPH_PREFIXES):
+        return await handler(request)
+    if mode == "decode":
+        header = request.headers.get("Authorization")
+        who = caller_from_authorization(header)
+        if header is not None and who is ANONYMOUS:
+            raise errors.invalid_token("Access token validation failure: the Authorization header is not "
+                                       "a readable bearer JWT.")
+        request[CALLER] = who
+        return await handler(request)
+    who = _strict_caller(request)
+    request[CALLER] = who
+    route = request.match_info.route
+    template = route.resource.canonical if route.resource is not None else None
+    permission = permission_for(route.method, template) if template else None
+    if permission is not None:
+        authorize(request, permission, who)
+    return await handler(request)
