@@ -6,7 +6,7 @@ from aiohttp import web
 
 from emulator.control import auth_routes as control_auth_routes
 from emulator.control import routes as control_routes
-from emulator.graph import presence_routes
+from emulator.graph import batch_routes, presence_routes
 from emulator.graph.auth import authenticate
 from emulator.graph.pipeline import graph_pipeline
 from emulator.runtime import RUNTIME, Runtime
@@ -20,6 +20,7 @@ def create_app(runtime: Runtime | None = None, *, settings: TenantSettings | Non
     app = web.Application(middlewares=[graph_pipeline, authenticate], client_max_size=MAX_BODY_BYTES)
     app[RUNTIME] = runtime
     presence_routes.add_routes(app)
+    batch_routes.add_routes(app)
     control_routes.add_routes(app)
     control_auth_routes.add_routes(app)
 

@@ -126,5 +126,16 @@ def notification_url_not_https(field: str, url: str) -> GraphError:
     return bad_request(f"The {field} '{url}' must use https.")
 
 
+# -- JSON batching ------------------------------------------------------------------------------------------
+
+def invalid_batch(message: str) -> GraphError:
+    return GraphError(400, "BadRequest", message)
+
+
+def failed_dependency(request_id: str, failed: str) -> GraphError:
+    return GraphError(424, "FailedDependency",
+                      f"Request '{request_id}' was not run because the request it depends on ('{failed}') failed.")
+
+
 def internal_error() -> GraphError:
     return GraphError(500, "generalException", "An unexpected error occurred in the emulator.")
