@@ -9,6 +9,7 @@ from emulator.control import routes as control_routes
 from emulator.graph import batch_routes, presence_routes
 from emulator.graph.auth import authenticate
 from emulator.graph.pipeline import graph_pipeline
+from emulator.openapi import document as openapi_document
 from emulator.runtime import RUNTIME, Runtime
 from emulator.tenant import TenantSettings
 
@@ -23,6 +24,7 @@ def create_app(runtime: Runtime | None = None, *, settings: TenantSettings | Non
     batch_routes.add_routes(app)
     control_routes.add_routes(app)
     control_auth_routes.add_routes(app)
+    openapi_document.add_routes(app)
 
     async def start_clock(_app: web.Application) -> None:
         runtime.start()
