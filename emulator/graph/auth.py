@@ -21,6 +21,7 @@ from typing import get_args
 
 import jwt
 from aiohttp import web
+from aiohttp.web_urldispatcher import AbstractRoute
 
 from emulator.graph import errors
 from emulator.graph.permissions import Permission, permission_for
@@ -147,6 +148,17 @@ def authorize(request: web.Request, permission: Permission, who: Caller) -> None
         raise errors.missing_scopes(granted, who.scopes)
 
 
+_by_route: dict[AbstractRoute, Permission | None] = {}
+
+
+def _permission(route: AbstractRoute) -> Permission | None:
+    """The table row of a matched route, looked up once per route."""
+    if route not in _by_route:
+        template = route.resource.canonical if route.resource is not None else None
+        _by_route[route] = permission_for(route.method, template) if template else None
+    return _by_route[route]
+
+
 @web.middleware
 async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
     mode = request.app[RUNTIME].tenant.settings.auth
@@ -162,9 +174,7 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
         return await handler(request)
     who = _strict_caller(request)
     request[CALLER] = who
-    route = request.match_info.route
-    template = route.resource.canonical if route.resource is not None else None
-    permission = permission_for(route.method, template) if template else None
+    permission = _permission(request.match_info.route)
     if permission is not None:
         authorize(request, permission, who)
     return await handler(request)

@@ -40,6 +40,9 @@ METHODS = frozenset({"GET", "POST", "PUT", "PATCH", "DELETE"})
 BATCH_ITEM = web.RequestKey("batch_item", str)
 # Headers of a sub-response that describe the transport, not the response.
 _TRANSPORT_HEADERS = frozenset({"content-length", "date", "server", "transfer-encoding", "connection"})
+# Headers a batch item may not set: they would act on the batch's connection, not on the item.
+_CONNECTION_HEADERS = frozenset({"content-length", "transfer-encoding", "connection", "expect", "host",
+                                 "upgrade", "keep-alive", "te", "trailer"})
 
 
 class BatchRequestItem(BaseModel):
@@ -157,7 +160,7 @@ def sub_request(parent: web.Request, item: BatchRequestItem, path: str, body: by
     if authorization is not None:
         headers["Authorization"] = authorization
     headers["Host"] = parent.host
-    headers.update(item.headers or {})
+    headers.update({k: v for k, v in (item.headers or {}).items() if k.lower() not in _CONNECTION_HEADERS})
     headers["Content-Length"] = str(len(body))
     frozen = CIMultiDictProxy(headers)
     message = parent._message._replace(

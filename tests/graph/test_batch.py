@@ -5,9 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from emulator.app import create_app
+from emulator.graph import errors
+from emulator.graph.batch_routes import BATCH_ITEM
 from emulator.runtime import Runtime
 from emulator.tenant import TenantSettings
 from tests.conftest import START
@@ -162,3 +165,31 @@ async def test_strict_auth_applies_to_each_request(aiohttp_client: Any) -> None:
     assert status == 200
     assert [responses[i]["status"] for i in ("own", "other", "write", "after")] == [200, 403, 403, 424]
     assert responses["other"]["body"]["error"]["code"] == "Forbidden"
+
+
+async def test_sub_requests_pass_through_every_middleware(aiohttp_client: Any) -> None:
+    """What a later pipeline stage (journal, faults, throttling) sees: the batch and each request in it."""
+    seen: list[tuple[str, str, str | None]] = []
+
+    @web.middleware
+    async def record(request: web.Request, handler: Any) -> web.StreamResponse:
+        seen.append((request.method, request.path_qs, request.get(BATCH_ITEM)))
+        if request.path.endswith("/clearPresence"):  # a stage may answer on its own, e.g. a fault rule
+            raise errors.GraphError(503, "serviceNotAvailable", "injected", {"Retry-After": "7"})
+        return await handler(request)
+
+    app = create_app(Runtime(TenantSettings(clock_mode="manual", start=START)))
+    app.middlewares.append(record)
+    client: TestClient = await aiohttp_client(app)
+    status, body = await batch(client, [
+        get("r", extra="ignored"),
+        {"id": "c", "method": "POST", "url": f"/users/{ALICE}/presence/clearPresence?x=1",
+         "headers": {**JSON, "Expect": "100-continue", "Content-Length": "999"}, "body": {"sessionId": "s"}},
+        get("after", dependsOn=["c"])])
+    assert status == 200
+    assert seen == [("POST", "/v1.0/$batch", None), ("GET", f"/v1.0/users/{ALICE}/presence", "r"),
+                    ("POST", f"/v1.0/users/{ALICE}/presence/clearPresence?x=1", "c")]
+    responses = by_id(body)
+    assert responses["c"]["status"] == 503 and responses["c"]["headers"]["Retry-After"] == "7"
+    assert responses["c"]["body"]["error"]["code"] == "serviceNotAvailable"
+    assert responses["after"]["status"] == 424
