@@ -51,17 +51,6 @@ class UserWorkLocation(Strict):
     placeId: str | None
 
 
-class Presence(Strict):
-    odata_context: str = Field(alias="@odata.context")
-    id: str
-    availability: Availability
-    activity: Activity
-    statusMessage: PresenceStatusMessage | None
-    outOfOfficeSettings: OutOfOfficeSettings
-    workLocation: UserWorkLocation
-    sequenceNumber: str
-
-
 class PresenceItem(Strict):
     """A presence inside a collection (no ``@odata.context`` of its own)."""
 
@@ -72,6 +61,12 @@ class PresenceItem(Strict):
     outOfOfficeSettings: OutOfOfficeSettings
     workLocation: UserWorkLocation
     sequenceNumber: str
+
+
+class Presence(PresenceItem):
+    """A presence read on its own, with its ``@odata.context``."""
+
+    odata_context: str = Field(alias="@odata.context")
 
 
 class PresenceCollection(Strict):
