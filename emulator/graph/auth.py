@@ -152,10 +152,11 @@ _by_route: dict[AbstractRoute, Permission | None] = {}
 
 
 def _permission(route: AbstractRoute) -> Permission | None:
-    """The table row of a matched route, looked up once per route."""
+    """The table row of a matched route, looked up once per route (unmatched paths have none)."""
+    if route.resource is None:
+        return None
     if route not in _by_route:
-        template = route.resource.canonical if route.resource is not None else None
-        _by_route[route] = permission_for(route.method, template) if template else None
+        _by_route[route] = permission_for(route.method, route.resource.canonical)
     return _by_route[route]
 
 
