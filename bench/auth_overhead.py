@@ -17,7 +17,7 @@ import aiohttp
 from aiohttp import web
 
 from emulator.app import create_app
-from emulator.graph.auth import authenticate
+from emulator.graph.access import authenticate
 from emulator.runtime import Runtime
 from emulator.tenant import TenantSettings
 from emulator.tokens import TokenIssuer, TokenRequest

@@ -7,7 +7,7 @@ from aiohttp import web
 from emulator.control import auth_routes as control_auth_routes
 from emulator.control import routes as control_routes
 from emulator.graph import batch_routes, presence_routes
-from emulator.graph.auth import authenticate
+from emulator.graph.access import authenticate
 from emulator.graph.pipeline import graph_pipeline
 from emulator.openapi import document as openapi_document
 from emulator.runtime import RUNTIME, Runtime
