@@ -10,7 +10,8 @@ sub-request says which batch item it is.
 Order: requests run one at a time, in the order of their ``dependsOn`` graph (a request after everything
 it depends on; otherwise in the order given), and the responses come back in that same order. Graph
 promises no order, so clients must match responses by ``id``; with no ``dependsOn`` this is the request
-order. A request whose dependency failed (status >= 400, a 424 included) is not run and gets 424.
+order. A request whose dependency failed (status >= 400, a 424 included) is not run and gets 424. A
+request that drops the connection (a fault) ends the batch: the requests after it are not run.
 """
 
 from __future__ import annotations
@@ -227,6 +228,8 @@ def _batch(version: str) -> Callable[[web.Request], Awaitable[web.Response]]:
             if result["status"] >= 400:
                 failed.add(item.id.lower())
             responses.append(result)
+            if request.transport is None or request.transport.is_closing():
+                break  # a request dropped the connection (a fault rule): nothing more is run or answered
         return web.Response(body=orjson.dumps({"responses": responses}),
                             headers={"Content-Type": "application/json; charset=utf-8"})
     return handler

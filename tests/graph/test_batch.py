@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
@@ -193,3 +194,19 @@ async def test_sub_requests_pass_through_every_middleware(aiohttp_client: Any) -
     assert responses["c"]["status"] == 503 and responses["c"]["headers"]["Retry-After"] == "7"
     assert responses["c"]["body"]["error"]["code"] == "serviceNotAvailable"
     assert responses["after"]["status"] == 424
+
+
+async def test_a_dropped_connection_ends_the_batch(aiohttp_client: Any) -> None:
+    @web.middleware
+    async def drop(request: web.Request, handler: Any) -> web.StreamResponse:
+        if request.get(BATCH_ITEM) == "drop":  # what a fault rule that drops the connection does
+            request.protocol.force_close()
+            return web.Response(status=499)
+        return await handler(request)
+
+    app = create_app(Runtime(TenantSettings(clock_mode="manual", start=START)))
+    app.middlewares.append(drop)
+    client: TestClient = await aiohttp_client(app)
+    with pytest.raises(aiohttp.ClientError):
+        await client.post("/v1.0/$batch", json={"requests": [get("drop"), set_presence("later")]})
+    assert (await (await client.get(f"/v1.0/users/{ALICE}/presence")).json())["availability"] == "Offline"
