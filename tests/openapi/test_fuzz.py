@@ -22,6 +22,7 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from emulator.app import create_app
+from emulator.graph.permissions import route_key
 from emulator.openapi.document import build_document
 from emulator.runtime import Runtime
 from emulator.tenant import TenantSettings
@@ -68,9 +69,15 @@ class LiveServer:
         self._thread.join(10)
 
 
+# Operations whose generated inputs would make the emulator call out to generated URLs (the webhook
+# validation handshake on a subscription's notificationUrl): tests must reach 127.0.0.1 only.
+NOT_FUZZED = frozenset({"POST /subscriptions", "PATCH /subscriptions/{}"})
+
+
 def _operations() -> list[tuple[str, str]]:
     paths = build_document(create_app(Runtime(TenantSettings(clock_mode="manual"))))["paths"]
-    return [(path, method.upper()) for path, methods in paths.items() for method in methods]
+    return [(path, method.upper()) for path, methods in paths.items() for method in methods
+            if route_key(method, path) not in NOT_FUZZED]
 
 
 @pytest.fixture(scope="module")
