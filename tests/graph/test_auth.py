@@ -11,6 +11,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from emulator.app import create_app
+from emulator.cli import build_parser, settings_from_args
 from emulator.graph import permissions
 from emulator.graph.permissions import permission_for
 from emulator.runtime import Runtime
@@ -251,3 +252,12 @@ def test_strict_requires_https_notification_urls() -> None:
     assert TenantSettings(auth="strict").require_https_notification_urls
     assert not TenantSettings(auth="decode").require_https_notification_urls
     assert not TenantSettings().require_https_notification_urls
+
+
+def test_serve_auth_option() -> None:
+    parser = build_parser()
+    assert settings_from_args(parser.parse_args(["serve"])).auth == "off"
+    assert settings_from_args(parser.parse_args(["serve", "--auth", "strict"])).auth == "strict"
+    assert settings_from_args(parser.parse_args(["serve", "--auth", "decode", "--speed", "2"])).auth == "decode"
+    with pytest.raises(SystemExit):
+        parser.parse_args(["serve", "--auth", "on"])
