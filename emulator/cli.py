@@ -48,6 +48,9 @@ def build_parser() -> argparse.ArgumentParser:
                             "manual: it moves only through POST /_emulator/clock/advance")
     serve.add_argument("--speed", type=_positive_float, default=None,
                        help="emulated seconds per real second (implies a running clock)")
+    serve.add_argument("--auth", choices=("off", "decode", "strict"), default="off",
+                       help="off: tokens only name /me's user (default); decode: tokens read, not verified; "
+                            "strict: tokens verified and scopes checked (see docs/auth-and-batch.md)")
     serve.add_argument("--access-log", action="store_true", help="log every request (off: it halves throughput)")
     serve.add_argument("--scenario", action="append", metavar="FILE", default=None,
                        help="play this scenario file (repeatable: files are merged); "
@@ -65,8 +68,8 @@ def settings_from_args(args: argparse.Namespace) -> TenantSettings:
     if args.speed is not None and args.clock == "manual":
         raise SystemExit("--speed and --clock manual contradict each other: a manual clock does not run")
     if args.speed is not None:
-        return TenantSettings(clock_mode="speed", speed=args.speed)
-    return TenantSettings(clock_mode=args.clock or "real")
+        return TenantSettings(clock_mode="speed", speed=args.speed, auth=args.auth)
+    return TenantSettings(clock_mode=args.clock or "real", auth=args.auth)
 
 
 def banner(base: str, runtime: Runtime) -> str:
@@ -77,6 +80,7 @@ def banner(base: str, runtime: Runtime) -> str:
         f"  Graph v1.0     {base}/v1.0",
         f"  Graph beta     {base}/beta",
         f"  Control plane  {base}/_emulator/  (health, state, clock, reset)",
+        f"  Auth           {runtime.settings.auth}  (tokens: POST {base}/_emulator/token, keys: {base}/_emulator/jwks)",
         f"  Clock          {clock_text}, now {clock.now().isoformat(timespec='seconds')}",
         f"  Scenario       {scenario_text(runtime)}  (timeline: {base}/_emulator/timeline)",
         "  msgraph-sdk:   adapter = GraphRequestAdapter(AnonymousAuthenticationProvider())",
