@@ -184,3 +184,12 @@ def test_a_crowd_replays_identically_when_loaded_again() -> None:
         histories.append(history)
     assert len(histories[0]) > 10_000 and histories[0] == histories[1]
     assert len({at for _, at, *_ in histories[0]}) > 5_000  # the jitter spreads the members' times
+
+
+async def test_a_tab_indented_json_scenario_loads(client: TestClient) -> None:
+    body = json.dumps({"users": [{"id": ADELE}], "timeline": [{"at": "0s", "user": ADELE, "setTeamsPresence": {
+        "sessionId": "d", "availability": "Busy", "activity": "InAMeeting"}}]}, indent="\t")
+    resp = await client.post("/_emulator/scenario?clock=manual", data=body,
+                             headers={"Content-Type": "application/json"})
+    assert resp.status == 200, await resp.text()
+    assert await presence(client) == (200, ("Busy", "InAMeeting"))
