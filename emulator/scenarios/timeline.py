@@ -225,7 +225,7 @@ class ScenarioTimeline:
         self._runners: tuple[Runner, ...] = ()
 
     def play(self, scenario: Scenario) -> None:
-        """Create the scenario's users, then play its timeline from the clock's current time."""
+        """Create the scenario's users and put its timeline on the scheduler from the clock's current time."""
         if self._timer is not None:
             self._timer.cancel()
         self.scenario = scenario
@@ -240,8 +240,9 @@ class ScenarioTimeline:
                 presence.set_out_of_office(user.id, *user.out_of_office)
         self._user_ids = tuple(user.id for user in scenario.users)
         self._runners = tuple(action.bind(presence) for action in scenario.actions)
+        # Occurrences due at the start wait on the scheduler like any other entry, so that hooks that run
+        # after this one on a new tenant (listeners) see them too; use_scenario, a request or advance runs them.
         self._arm()
-        self.scheduler.run_due()
 
     def _arm(self) -> None:
         scenario = self.scenario

@@ -193,3 +193,13 @@ async def test_a_tab_indented_json_scenario_loads(client: TestClient) -> None:
                              headers={"Content-Type": "application/json"})
     assert resp.status == 200, await resp.text()
     assert await presence(client) == (200, ("Busy", "InAMeeting"))
+
+
+async def test_a_listener_hooked_after_the_scenario_sees_its_start_after_a_reset(client: TestClient,
+                                                                                 runtime: Runtime) -> None:
+    use_scenario(runtime, load_scenarios([BUNDLED / "walkthrough.yaml"]), clock_mode="manual")
+    history = record(runtime)  # installed after the scenario, as an app component might be
+    assert history == []
+    await client.post("/_emulator/reset")
+    assert await presence(client) == (200, ("Available", "Available"))  # the request runs the start's events
+    assert [(h[0], h[3], h[4]) for h in history] == [(ADELE, "Available", "Available")]
