@@ -118,9 +118,10 @@ def validate(files: Sequence[str], *, merge: bool = False) -> int:
 
 
 async def serve(args: argparse.Namespace) -> None:
+    scenario = load_scenario_or_exit(args.scenario)
     runtime = Runtime(settings_from_args(args))
-    use_scenario(runtime, load_scenario_or_exit(args.scenario), clock_mode=args.clock, speed=args.speed)
-    app = create_app(runtime)
+    app = create_app(runtime)  # first, so that what the app hooks onto each tenant sees the scenario from its start
+    use_scenario(runtime, scenario, clock_mode=args.clock, speed=args.speed)
     runner = web.AppRunner(app, access_log=logging.getLogger("aiohttp.access") if args.access_log else None,
                            handle_signals=False, shutdown_timeout=10.0)
     await runner.setup()
