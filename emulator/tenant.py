@@ -6,17 +6,23 @@ leave a stale piece of state behind.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Literal
 
 from emulator.clock import Clock, ClockMode, Scheduler
 from emulator.delivery.deliverer import Deliverer
 from emulator.presence.directory import PresenceDirectory
+from emulator.scenarios.timeline import ScenarioTimeline
 from emulator.subscriptions.settings import NotificationSettings
 from emulator.subscriptions.store import SubscriptionStore
+from emulator.tokens import TokenIssuer
 
 DEFAULT_TENANT_ID = "00000000-0000-4000-8000-000000000001"
 # The application named when a request carries no token that names one.
 DEFAULT_APP_ID = "00000000-0000-4000-8000-00000000a99c"
+
+# off: tokens only decoded for oid/appid; decode: unreadable tokens are 401; strict: verified and scoped.
+AuthMode = Literal["off", "decode", "strict"]
 
 
 @dataclass(frozen=True)
@@ -28,8 +34,14 @@ class TenantSettings:
     start: float | None = None
     # Only listed users exist (a scenario's choice); otherwise any GUID is a user who never signed in.
     restrict_users: bool = False
+    auth: AuthMode = "off"
     # Subscriptions and webhook delivery (deadlines, retries, strict https); see docs/notifications.md.
     notifications: NotificationSettings = field(default_factory=NotificationSettings)
+
+    @property
+    def require_https_notification_urls(self) -> bool:
+        """Strict auth requires https notification URLs, as the real service does (decisions.md)."""
+        return self.auth == "strict"
 
 
 class Tenant:
@@ -41,10 +53,16 @@ class Tenant:
         self.clock = Clock(self.settings.clock_mode, start=self.settings.start, speed=self.settings.speed)
         self.scheduler = Scheduler(self.clock)
         self.presence = PresenceDirectory(self.scheduler, restrict_users=self.settings.restrict_users)
-        # The webhook deliverer gets its HTTP transport from the runtime (emulator/delivery/attach.py).
-        self.delivery = Deliverer(self.scheduler, self.settings.notifications, self.tenant_id)
+        self.timeline = ScenarioTimeline(self.scheduler, self.presence)
+        self.tokens = TokenIssuer.shared()
+        # Strict auth also requires https notification URLs; the webhook deliverer gets its HTTP transport
+        # from the runtime (emulator/delivery/attach.py).
+        notifications = self.settings.notifications
+        if self.settings.require_https_notification_urls and not notifications.require_https:
+            notifications = replace(notifications, require_https=True)
+        self.delivery = Deliverer(self.scheduler, notifications, self.tenant_id)
         self.subscriptions = SubscriptionStore(self.scheduler, self.presence, self.delivery,
-                                               tenant_id=self.tenant_id, settings=self.settings.notifications)
+                                               tenant_id=self.tenant_id, settings=notifications)
 
     def advance(self, seconds: float) -> int:
         """Move the clock forward, running every timed effect that falls due on the way."""

@@ -1,5 +1,5 @@
-"""Control plane for notifications: the delivery log, every subscription, on-demand lifecycle events, and the
-JWKS that validates the validationTokens of rich notifications."""
+"""Control plane for notifications: the delivery log, every subscription, endpoints, on-demand lifecycle
+events. (The key that validates rich notifications' validationTokens is the emulator's: ``/_emulator/jwks``.)"""
 
 from __future__ import annotations
 
@@ -10,12 +10,10 @@ from emulator.clock import format_graph_datetime
 from emulator.graph import errors, requests
 from emulator.graph.pipeline import json_response
 from emulator.graph.subscription_routes import graph_errors, subscription_dict
-from emulator.notifications.crypto import emulator_signer
 from emulator.runtime import RUNTIME
 from emulator.tenant import Tenant
 
 PREFIX = "/_emulator"
-JWKS_PATH = f"{PREFIX}/jwks.json"
 FILTERS = {"subscriptionId": "subscription_id", "url": "url", "status": "status", "kind": "kind"}
 
 
@@ -72,26 +70,9 @@ async def send_lifecycle(request: web.Request) -> web.Response:
                          202)
 
 
-async def jwks(request: web.Request) -> web.Response:
-    return json_response(orjson.dumps(emulator_signer().jwks()))
-
-
-async def openid_configuration(request: web.Request) -> web.Response:
-    """Enough of an OpenID discovery document for a receiver's JWT library to find the JWKS."""
-    base = f"{request.scheme}://{request.host}"
-    tenant_id = _tenant(request).tenant_id
-    return json_response(orjson.dumps({
-        "issuer": f"https://sts.windows.net/{tenant_id}/",
-        "jwks_uri": base + JWKS_PATH,
-        "id_token_signing_alg_values_supported": ["RS256"],
-    }))
-
-
 def add_routes(app: web.Application) -> None:
     app.router.add_get(f"{PREFIX}/deliveries", list_deliveries)
     app.router.add_delete(f"{PREFIX}/deliveries", clear_deliveries)
     app.router.add_get(f"{PREFIX}/endpoints", list_endpoints)
     app.router.add_get(f"{PREFIX}/subscriptions", list_subscriptions)
     app.router.add_post(PREFIX + "/subscriptions/{id}/lifecycle", send_lifecycle)
-    app.router.add_get(JWKS_PATH, jwks)
-    app.router.add_get(f"{PREFIX}/.well-known/openid-configuration", openid_configuration)

@@ -13,7 +13,7 @@ from aiohttp import web
 
 from emulator.clock import format_graph_datetime
 from emulator.graph import errors, requests
-from emulator.graph.auth import caller_from_authorization
+from emulator.graph.auth import caller
 from emulator.graph.pipeline import json_response, read_json_body
 from emulator.runtime import RUNTIME
 from emulator.subscriptions.model import (
@@ -133,12 +133,12 @@ def _create(version: str) -> Handler:
     async def handler(request: web.Request) -> web.Response:
         tenant = _tenant(request)
         body = requests.parse_body(SubscriptionBody, await read_json_body(request))
-        caller = caller_from_authorization(request.headers.get("Authorization"))
+        who = caller(request)
         with graph_errors():
             draft = tenant.subscriptions.draft(
                 resource=body.resource, change_type=body.changeType, notification_url=body.notificationUrl,
                 expiration=parse_datetime(body.expirationDateTime),
-                application_id=caller.app_id or DEFAULT_APP_ID, creator_id=caller.user_id or DEFAULT_CREATOR_ID,
+                application_id=who.app_id or DEFAULT_APP_ID, creator_id=who.user_id or DEFAULT_CREATOR_ID,
                 lifecycle_notification_url=body.lifecycleNotificationUrl, client_state=body.clientState,
                 include_resource_data=bool(body.includeResourceData),
                 encryption_certificate=body.encryptionCertificate,
@@ -156,9 +156,9 @@ def _create(version: str) -> Handler:
 
 def _list(version: str) -> Handler:
     async def handler(request: web.Request) -> web.Response:
-        caller = caller_from_authorization(request.headers.get("Authorization"))
+        who = caller(request)
         # Delegated: this app's subscriptions for the signed-in user; app-only or anonymous: this app's.
-        found = _tenant(request).subscriptions.find(caller.app_id or DEFAULT_APP_ID, caller.user_id)
+        found = _tenant(request).subscriptions.find(who.app_id or DEFAULT_APP_ID, who.user_id)
         body = {"@odata.context": f"{_base(request, version)}/$metadata#subscriptions",
                 "value": [subscription_dict(s, hide_client_state=True) for s in found]}
         return json_response(orjson.dumps(body))

@@ -6,7 +6,7 @@ steps): a fresh 32-byte key per item; AES-256-CBC with PKCS7 padding and IV = th
 (SHA-1, MGF1-SHA1) under the subscriber's certificate; the thumbprint is the certificate's SHA-1 in uppercase hex.
 
 ``validationTokens`` are JWTs signed with the emulator's own RSA key (Microsoft's keys are not ours to use);
-its public half is served as a JWKS so a receiver under test can be pointed at it.
+its public half is served as a JWKS (``GET /_emulator/jwks``) so a receiver under test can be pointed at it.
 """
 
 from __future__ import annotations
@@ -18,16 +18,18 @@ import hmac
 import os
 import time
 import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
-import jwt
 from cryptography import x509
-from cryptography.hazmat.primitives import hashes, padding, serialization
+from cryptography.hazmat.primitives import hashes, padding
 from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.hazmat.primitives.asymmetric.padding import MGF1, OAEP
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
+from emulator.tokens import TokenIssuer
 
 # The Graph change-notification publisher named in every validation token (spec §4.6).
 PUBLISHER_APP_ID = "0bf30f3b-4a52-48df-9a82-234910c4a086"
@@ -85,19 +87,12 @@ def encrypt_content(plaintext: bytes, certificate: EncryptionCertificate, certif
 
 
 class TokenSigner:
-    """The emulator's signing key: signs validation tokens and publishes its public half as a JWKS."""
+    """Signs validation tokens with the emulator's one key (``emulator/tokens.py``), whose public half
+    ``GET /_emulator/jwks`` serves, so a receiver under test validates them like any token of the emulator."""
 
-    def __init__(self, key: rsa.RSAPrivateKey | None = None) -> None:
-        self._key = key or rsa.generate_private_key(public_exponent=65537, key_size=2048)
-        public_der = self._key.public_key().public_bytes(
-            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
-        self.kid = base64.urlsafe_b64encode(hashlib.sha256(public_der).digest()[:15]).decode()
+    def __init__(self, sign: Callable[[Mapping[str, Any]], str]) -> None:
+        self._sign = sign
         self._cache: dict[tuple[str, str], tuple[float, str]] = {}
-
-    def jwks(self) -> dict[str, Any]:
-        jwk: dict[str, Any] = jwt.algorithms.RSAAlgorithm.to_jwk(self._key.public_key(), as_dict=True)
-        jwk.update({"kid": self.kid, "use": "sig", "alg": "RS256"})
-        return {"keys": [jwk]}
 
     def validation_token(self, app_id: str, tenant_id: str, now: float | None = None) -> str:
         """A token for one app + tenant pair, with the claims of spec §4.6. Reused while it has more than
@@ -120,12 +115,12 @@ class TokenSigner:
             "uti": base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="),
             "ver": "1.0",
         }
-        token = jwt.encode(claims, self._key, algorithm="RS256", headers={"kid": self.kid, "typ": "JWT"})
+        token = self._sign(claims)
         self._cache[(app_id, tenant_id)] = (issued, token)
         return token
 
 
 @cache
 def emulator_signer() -> TokenSigner:
-    """One key per process, so the JWKS a receiver fetched stays valid across resets."""
-    return TokenSigner()
+    """One per process, over the process's one key, so tokens and the JWKS survive resets."""
+    return TokenSigner(TokenIssuer.shared().sign)

@@ -13,6 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import NameOID
 
 from emulator.notifications.crypto import CertificateError, TokenSigner, load_certificate
+from emulator.tokens import TokenIssuer
 
 
 def certificate(key: rsa.RSAPrivateKey | ec.EllipticCurvePrivateKey) -> x509.Certificate:
@@ -40,8 +41,9 @@ def test_certificates() -> None:
 
 
 def test_token_claims_on_either_clock() -> None:
-    signer = TokenSigner()
-    key = jwt.PyJWKSet.from_dict(signer.jwks()).keys[0].key
+    issuer = TokenIssuer()
+    signer = TokenSigner(issuer.sign)
+    key = jwt.PyJWKSet.from_dict(issuer.jwks()).keys[0].key
     token = signer.validation_token("app", "tid", now=1_000.0)
     claims = jwt.decode(token, key, algorithms=["RS256"], audience="app", options={"verify_exp": False,
                                                                                    "verify_iat": False,

@@ -73,9 +73,9 @@ async def test_encrypted_content_decrypts_and_tokens_validate(
     else:
         raise AssertionError("a wrong signature must be detected")
 
-    jwks = await (await client.get("/_emulator/jwks.json")).json()
+    jwks = await (await client.get("/_emulator/jwks")).json()
     discovery = await (await client.get("/_emulator/.well-known/openid-configuration")).json()
-    assert discovery["jwks_uri"].endswith("/_emulator/jwks.json")
+    assert discovery["jwks_uri"].endswith("/_emulator/jwks")
     key_set = jwt.PyJWKSet.from_dict(jwks)
     tenant_id = runtime.tenant.tenant_id
     body = receiver.received[-1][1]

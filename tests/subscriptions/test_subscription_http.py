@@ -167,3 +167,7 @@ async def test_strict_https_setting(receiver: Receiver) -> None:
     with pytest.raises(InvalidSubscription, match="https"):
         tenant.subscriptions.check_url(receiver.url(), "notificationUrl")
     assert tenant.subscriptions.check_url("https://127.0.0.1/x", "notificationUrl")
+    strict = Tenant(TenantSettings(clock_mode="manual", start=START, auth="strict"))
+    with pytest.raises(InvalidSubscription, match="https"):
+        strict.subscriptions.check_url(receiver.url(), "notificationUrl")
+    assert Tenant(TenantSettings(auth="decode")).subscriptions.check_url(receiver.url(), "notificationUrl")
