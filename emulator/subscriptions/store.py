@@ -235,6 +235,15 @@ class SubscriptionStore:
             self.delete(subscription_id)
         return subscription
 
+    def send_lifecycle_to_watchers(self, user_id: str, event: str) -> list[Subscription]:
+        """A lifecycle event for every subscription watching a user (a scenario knows users, not the ids of
+        the subscriptions a client under test will make)."""
+        watchers = list(self._watchers.get(self.presence.resolve(user_id), {}).values())
+        for subscription in watchers:
+            if subscription.id in self.subscriptions:
+                self.send_lifecycle(subscription.id, event)
+        return watchers
+
     # -- change fan-out ----------------------------------------------------------------------------------
 
     def _on_change(self, change: PresenceChange) -> None:

@@ -64,3 +64,15 @@ def test_restricted_users_and_rules() -> None:
         draft_and_add(tenant.subscriptions, BOB, latest_supported_tls_version="v2")
     with pytest.raises(InvalidSubscription, match="lifecycleEvent"):
         tenant.subscriptions.send_lifecycle(next(iter(tenant.subscriptions.subscriptions)), "poked")
+
+
+def test_lifecycle_to_every_watcher_of_a_user() -> None:
+    tenant = Tenant(TenantSettings(clock_mode="manual", start=START))
+    first = draft_and_add(tenant.subscriptions)
+    tenant.subscriptions.add(tenant.subscriptions.draft(
+        resource=f"/communications/presences?$filter=id in ('{ALICE}','{BOB}')", change_type="updated",
+        notification_url=URL, expiration=START + 3000, application_id="other", creator_id=BOB))
+    sent = tenant.subscriptions.send_lifecycle_to_watchers(ALICE.upper(), "subscriptionRemoved")
+    assert first in {s.id for s in sent} and len(sent) == 2
+    assert [i["lifecycleEvent"] for i in queued(tenant)] == ["subscriptionRemoved"] * 2
+    assert tenant.subscriptions.subscriptions == {}
