@@ -29,6 +29,7 @@ from emulator.scenarios.timeline import (
     Plan,
     Scenario,
     ScenarioUser,
+    SendLifecycle,
     SetOutOfOffice,
     SetPreferred,
     SetSession,
@@ -461,6 +462,8 @@ class _Compiler:
             return SetStatusMessage(where, content, expiry=expiry,
                                     expires_after=None if status.expiresAfter is None
                                     else parse_duration(status.expiresAfter))
+        if event.lifecycleNotification is not None:
+            return SendLifecycle(where, event.lifecycleNotification.lifecycleEvent)
         oof = event.outOfOfficeSettings
         assert oof is not None
         return SetOutOfOffice(where, oof.isOutOfOffice, oof.message)

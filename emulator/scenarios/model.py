@@ -260,9 +260,20 @@ class OutOfOfficeSettings(Model):
     message: str | None = None
 
 
+# Graph's lifecycle events (a lifecycle notification's lifecycleEvent); the notifications side sends them.
+LifecycleEvent = Literal["reauthorizationRequired", "subscriptionRemoved", "missed"]
+
+
+class LifecycleNotification(Model):
+    """A lifecycle notification to every subscription watching the user, as if Graph sent it: to each one's
+    lifecycleNotificationUrl (else its notificationUrl). subscriptionRemoved also deletes the subscription."""
+
+    lifecycleEvent: LifecycleEvent = Field(description="Graph's lifecycleEvent value.")
+
+
 ACTIONS: tuple[str, ...] = (
     "setPresence", "setTeamsPresence", "clearPresence", "setUserPreferredPresence",
-    "clearUserPreferredPresence", "setStatusMessage", "outOfOfficeSettings",
+    "clearUserPreferredPresence", "setStatusMessage", "outOfOfficeSettings", "lifecycleNotification",
 )
 
 
@@ -286,6 +297,7 @@ class Event(Model):
     clearUserPreferredPresence: ClearUserPreferredPresence | None = None
     setStatusMessage: SetStatusMessage | None = None
     outOfOfficeSettings: OutOfOfficeSettings | None = None
+    lifecycleNotification: LifecycleNotification | None = None
 
     @model_validator(mode="before")
     @classmethod
