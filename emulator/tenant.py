@@ -53,6 +53,7 @@ class Tenant:
         self.clock = Clock(self.settings.clock_mode, start=self.settings.start, speed=self.settings.speed)
         self.scheduler = Scheduler(self.clock)
         self.presence = PresenceDirectory(self.scheduler, restrict_users=self.settings.restrict_users)
+        self.timeline = ScenarioTimeline(self.scheduler, self.presence)
         self.tokens = TokenIssuer.shared()
         # Strict auth also requires https notification URLs; the webhook deliverer gets its HTTP transport
         # from the runtime (emulator/delivery/attach.py).
@@ -62,7 +63,7 @@ class Tenant:
         self.delivery = Deliverer(self.scheduler, notifications, self.tenant_id)
         self.subscriptions = SubscriptionStore(self.scheduler, self.presence, self.delivery,
                                                tenant_id=self.tenant_id, settings=notifications)
-        self.timeline = ScenarioTimeline(self.scheduler, self.presence, self.subscriptions)
+        self.timeline.subscriptions = self.subscriptions  # for lifecycleNotification events
 
     def advance(self, seconds: float) -> int:
         """Move the clock forward, running every timed effect that falls due on the way."""
