@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from emulator.control import routes as control_routes
+from emulator.control import traffic_routes
 from emulator.graph import presence_routes
 from emulator.graph.pipeline import graph_pipeline
 from emulator.runtime import RUNTIME, Runtime
@@ -19,6 +20,7 @@ def create_app(runtime: Runtime | None = None, *, settings: TenantSettings | Non
     app[RUNTIME] = runtime
     presence_routes.add_routes(app)
     control_routes.add_routes(app)
+    traffic_routes.add_routes(app)
 
     async def start_clock(_app: web.Application) -> None:
         runtime.start()

@@ -10,6 +10,9 @@ from dataclasses import dataclass
 
 from emulator.clock import Clock, ClockMode, Scheduler
 from emulator.presence.directory import PresenceDirectory
+from emulator.traffic.gate import Gate
+from emulator.traffic.journal import DEFAULT_JOURNAL, Journal, JournalSettings
+from emulator.traffic.throttle import OFF, ThrottleSettings
 
 DEFAULT_TENANT_ID = "00000000-0000-4000-8000-000000000001"
 # The application named when a request carries no token that names one.
@@ -25,6 +28,9 @@ class TenantSettings:
     start: float | None = None
     # Only listed users exist (a scenario's choice); otherwise any GUID is a user who never signed in.
     restrict_users: bool = False
+    # Throttling (off unless ``serve --throttle``) and the request journal (docs/faults-and-journal.md).
+    throttle: ThrottleSettings = OFF
+    journal: JournalSettings = DEFAULT_JOURNAL
 
 
 class Tenant:
@@ -36,6 +42,8 @@ class Tenant:
         self.clock = Clock(self.settings.clock_mode, start=self.settings.start, speed=self.settings.speed)
         self.scheduler = Scheduler(self.clock)
         self.presence = PresenceDirectory(self.scheduler, restrict_users=self.settings.restrict_users)
+        self.journal = Journal(self.settings.journal, default_app_id=DEFAULT_APP_ID)
+        self.gate = Gate(self.clock, self.journal, self.settings.throttle)
 
     def advance(self, seconds: float) -> int:
         """Move the clock forward, running every timed effect that falls due on the way."""

@@ -1,0 +1,105 @@
+"""The gate and the journal on the wire: apply a screening (wait, drop, answer with an error) and record a
+request with its response. The pipeline calls these; ``$batch`` calls ``screen_subrequest`` per request."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from aiohttp import web
+
+from emulator.graph import errors
+from emulator.graph.auth import caller_from_authorization
+from emulator.graph.errors import GraphError
+from emulator.runtime import RUNTIME
+from emulator.tenant import DEFAULT_APP_ID
+from emulator.traffic.gate import Screening
+from emulator.traffic.journal import Journal, JournalEntry
+
+CONTROL_PREFIX = "/_emulator/"
+# A $batch handler's screenings of its requests, kept on the envelope's request for the journal entry.
+SUB_SCREENINGS = "emulator.sub_screenings"
+
+
+class ConnectionDropped(Exception):
+    """A fault rule says: close the connection without answering. The pipeline does it."""
+
+
+def app_id_of(request: web.Request) -> str:
+    """The application the request's token names (the default application without one): what throttling
+    counts against and what fault rules' ``applicationId`` matches."""
+    return caller_from_authorization(request.headers.get("Authorization")).app_id or DEFAULT_APP_ID
+
+
+def is_batch(path: str) -> bool:
+    return path.endswith("/$batch")
+
+
+def as_error(screening: Screening, throttle_code: str) -> GraphError | None:
+    if screening.status is None:
+        return None
+    if screening.throttled:
+        return errors.throttled(throttle_code, screening.retry_after or 1)
+    return errors.injected(screening.status, screening.code, screening.message, screening.retry_after)
+
+
+async def apply(screening: Screening, throttle_code: str) -> GraphError | None:
+    """Carry out a screening: wait its latency (real seconds: it stands for the network), then raise
+    ``ConnectionDropped`` or return the error to answer with (None: go ahead)."""
+    if screening.latency:
+        await asyncio.sleep(screening.latency)
+    if screening.drop:
+        raise ConnectionDropped(screening.rule_id)
+    return as_error(screening, throttle_code)
+
+
+async def screen_subrequest(request: web.Request, method: str, path: str, app_id: str) -> GraphError | None:
+    """Throttling and faults for one request inside a ``$batch`` (``request`` is the envelope's).
+
+    Returns None when the request may go ahead, or the ``GraphError`` to answer it with (its ``headers`` carry
+    ``Retry-After``). Sleeps a fault's latency first. Raises ``ConnectionDropped`` when a rule drops the
+    connection: let it propagate, and the pipeline closes the envelope's connection. The screening is noted on
+    the envelope's journal entry (``subRequests``), early retries included.
+    """
+    gate = request.app[RUNTIME].tenant.gate
+    screening = gate.screen(method.upper(), path, app_id)
+    if screening is None:
+        return None
+    notes: list[Screening] | None = request.get(SUB_SCREENINGS)
+    if notes is None:
+        request[SUB_SCREENINGS] = notes = []
+    notes.append(screening)
+    return await apply(screening, gate.throttle.settings.code)
+
+
+def drop_connection(request: web.Request) -> web.Response:
+    """Close the transport; aiohttp's write of the returned placeholder then finds it closed and gives up."""
+    request.protocol.force_close()
+    return web.Response(status=499)
+
+
+async def request_body(request: web.Request) -> bytes | None:
+    if not request.body_exists:
+        return None
+    try:
+        return await request.read()  # the handler's read is cached, so this costs nothing then
+    except Exception:  # too large, or the client went away: the journal notes no body
+        return None
+
+
+async def record(journal: Journal, request: web.Request, response: web.StreamResponse, *, at: float,
+                 started: float, screening: Screening | None, dropped: bool) -> None:
+    """Append one request and its response to the journal (references only; see ``journal.py``)."""
+    latency = time.perf_counter() - started
+    body, size = journal.keep(await request_body(request))
+    response_bytes = response.body if isinstance(response, web.Response) and not dropped else None
+    response_body, response_size = journal.keep(response_bytes if isinstance(response_bytes, bytes) else None)
+    version = request.version
+    journal.append(JournalEntry(
+        at=at, real_at=time.time() - latency, method=request.method, path=request.path,
+        query=request.query_string, version=f"HTTP/{version.major}.{version.minor}", scheme=request.scheme,
+        request_headers=request.headers, request_body=body, request_size=size,
+        status=0 if dropped else response.status, response_headers=response.headers,
+        response_body=response_body, response_size=response_size, latency=latency, screening=screening,
+        sub_screenings=request.get(SUB_SCREENINGS), dropped=dropped,
+    ))
