@@ -18,7 +18,7 @@ from emulator.traffic.journal import Journal, JournalEntry
 
 CONTROL_PREFIX = "/_emulator/"
 # A $batch handler's screenings of its requests, kept on the envelope's request for the journal entry.
-SUB_SCREENINGS = "emulator.sub_screenings"
+SUB_SCREENINGS = web.RequestKey("sub_screenings", list[Screening])
 
 
 class ConnectionDropped(Exception):
@@ -65,7 +65,7 @@ async def screen_subrequest(request: web.Request, method: str, path: str, app_id
     screening = gate.screen(method.upper(), path, app_id)
     if screening is None:
         return None
-    notes: list[Screening] | None = request.get(SUB_SCREENINGS)
+    notes = request.get(SUB_SCREENINGS)
     if notes is None:
         request[SUB_SCREENINGS] = notes = []
     notes.append(screening)
