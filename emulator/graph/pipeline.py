@@ -79,7 +79,7 @@ async def graph_pipeline(request: web.Request, handler: Handler) -> web.StreamRe
         # Throttling and faults (emulator/traffic/gate.py): one attribute test when none is configured.
         if gate.active and not request.path.startswith(screens.CONTROL_PREFIX):
             screening = gate.screen(request.method, request.path, screens.app_id_of(request),
-                                    throttled=not screens.is_batch(request.path))
+                                    throttled=not screens.is_batch(request.path), now=now)
             if screening is not None:
                 injected = await screens.apply(screening, gate.throttle.settings.code)
                 if injected is not None:
@@ -107,8 +107,9 @@ async def graph_pipeline(request: web.Request, handler: Handler) -> web.StreamRe
     journal = tenant.journal
     if journal.enabled and (not request.path.startswith(screens.CONTROL_PREFIX)
                             or (journal.record_control_plane and request.method not in ("GET", "HEAD"))):
-        await screens.record(journal, request, response, at=now, started=started, screening=screening,
-                             dropped=dropped)
+        body = await screens.request_body(request) if request.body_exists else None
+        screens.record(journal, request, response, body, at=now, started=started, screening=screening,
+                       dropped=dropped)
     return response
 
 

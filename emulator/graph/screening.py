@@ -14,7 +14,7 @@ from emulator.graph.errors import GraphError
 from emulator.runtime import RUNTIME
 from emulator.tenant import DEFAULT_APP_ID
 from emulator.traffic.gate import Screening
-from emulator.traffic.journal import Journal, JournalEntry
+from emulator.traffic.journal import Journal
 
 CONTROL_PREFIX = "/_emulator/"
 # A $batch handler's screenings of its requests, kept on the envelope's request for the journal entry.
@@ -79,27 +79,36 @@ def drop_connection(request: web.Request) -> web.Response:
 
 
 async def request_body(request: web.Request) -> bytes | None:
-    if not request.body_exists:
-        return None
+    """The request's body for the journal (call only when ``request.body_exists``)."""
     try:
         return await request.read()  # the handler's read is cached, so this costs nothing then
     except Exception:  # too large, or the client went away: the journal notes no body
         return None
 
 
-async def record(journal: Journal, request: web.Request, response: web.StreamResponse, *, at: float,
-                 started: float, screening: Screening | None, dropped: bool) -> None:
-    """Append one request and its response to the journal (references only; see ``journal.py``)."""
+def record(journal: Journal, request: web.Request, response: web.StreamResponse, body: bytes | None, *,
+           at: float, started: float, screening: Screening | None, dropped: bool) -> None:
+    """Append one request and its response to the journal: references only, in one tuple (journal.py)."""
     latency = time.perf_counter() - started
-    body, size = journal.keep(await request_body(request))
-    response_bytes = response.body if isinstance(response, web.Response) and not dropped else None
-    response_body, response_size = journal.keep(response_bytes if isinstance(response_bytes, bytes) else None)
-    version = request.version
-    journal.append(JournalEntry(
-        at=at, real_at=time.time() - latency, method=request.method, path=request.path,
-        query=request.query_string, version=f"HTTP/{version.major}.{version.minor}", scheme=request.scheme,
-        request_headers=request.headers, request_body=body, request_size=size,
-        status=0 if dropped else response.status, response_headers=response.headers,
-        response_body=response_body, response_size=response_size, latency=latency, screening=screening,
-        sub_screenings=request.get(SUB_SCREENINGS), dropped=dropped,
-    ))
+    limit = journal.max_body
+    size = 0
+    if body is not None:
+        size = len(body)
+        if size > limit:
+            body = body[:limit]
+    response_body = response.body if isinstance(response, web.Response) and not dropped else None
+    response_size = 0
+    if response_body is not None:
+        if not isinstance(response_body, bytes):  # a streamed payload: not kept
+            response_body = None
+        else:
+            response_size = len(response_body)
+            if response_size > limit:
+                response_body = response_body[:limit]
+    path = request.path
+    journal.record(
+        at, time.time() - latency, request.method, path, request.query_string, request.version, request.scheme,
+        request.headers, body, size,
+        0 if dropped else response.status, response.headers, response_body, response_size,
+        latency, screening, request.get(SUB_SCREENINGS) if is_batch(path) else None, dropped,
+    )

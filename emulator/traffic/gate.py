@@ -104,10 +104,12 @@ class Gate:
         self.throttle.configure(settings)
         self.refresh()
 
-    def screen(self, method: str, path: str, app_id: str, *, throttled: bool = True) -> Screening | None:
+    def screen(self, method: str, path: str, app_id: str, *, throttled: bool = True,
+               now: float | None = None) -> Screening | None:
         """Decide for one logical request; ``throttled=False`` for a ``$batch`` envelope, whose requests count
-        one by one instead."""
-        now = self.clock.time()
+        one by one instead. ``now``: the emulated time, when the caller has read it already."""
+        if now is None:
+            now = self.clock.time()
         screening: Screening | None = None
         told = self._told_to_wait
         if told:

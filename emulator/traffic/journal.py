@@ -44,37 +44,29 @@ class JournalSettings(BaseModel):
 DEFAULT_JOURNAL = JournalSettings()
 
 
+# One recorded request, as the tuple the hot path stores: cheaper to make than any object.
+Record = tuple[
+    float, float, str, str, str, Any, str,  # at, real_at, method, path, query, HTTP version, scheme
+    Mapping[str, str], bytes | None, int,  # request headers, body (cut to the limit), full size
+    int, Mapping[str, str], bytes | None, int,  # status (0: dropped), response headers, body, full size
+    float, Screening | None, list[Screening] | None, bool,  # latency, screening, $batch screenings, dropped
+]
+
+
 class JournalEntry:
-    """One request and its response, as references; ``Journal.describe`` turns it into JSON."""
+    """One request and its response, unpacked from its ``Record`` when the journal is read."""
 
     __slots__ = ("at", "dropped", "id", "latency", "method", "path", "query", "real_at", "request_body",
                  "request_headers", "request_size", "response_body", "response_headers", "response_size",
                  "scheme", "screening", "status", "sub_screenings", "version")
 
-    def __init__(self, *, at: float, real_at: float, method: str, path: str, query: str, version: str,
-                 scheme: str, request_headers: Mapping[str, str], request_body: bytes | None, request_size: int,
-                 status: int, response_headers: Mapping[str, str], response_body: bytes | None,
-                 response_size: int, latency: float,
-                 screening: Screening | None, sub_screenings: list[Screening] | None, dropped: bool) -> None:
-        self.id = 0
-        self.at = at
-        self.real_at = real_at
-        self.method = method
-        self.path = path
-        self.query = query
-        self.version = version
-        self.scheme = scheme
-        self.request_headers = request_headers
-        self.request_body = request_body
-        self.request_size = request_size  # before truncation to the journal's body limit
-        self.status = status
-        self.response_headers = response_headers
-        self.response_body = response_body
-        self.response_size = response_size
-        self.latency = latency
-        self.screening = screening
-        self.sub_screenings = sub_screenings
-        self.dropped = dropped
+    def __init__(self, entry_id: int, record: Record) -> None:
+        self.id = entry_id
+        (self.at, self.real_at, self.method, self.path, self.query, version, self.scheme,
+         self.request_headers, self.request_body, self.request_size,
+         self.status, self.response_headers, self.response_body, self.response_size,
+         self.latency, self.screening, self.sub_screenings, self.dropped) = record
+        self.version = version if isinstance(version, str) else f"HTTP/{version[0]}.{version[1]}"
 
     def caller(self, default_app_id: str) -> tuple[str, str | None]:
         """The application and user the request's token named."""
@@ -187,7 +179,7 @@ class Journal:
         self.enabled = self.settings.capacity > 0
         self.record_control_plane = self.settings.record_control_plane
         self.max_body = self.settings.max_body_bytes
-        self._entries: deque[JournalEntry] = deque(maxlen=max(1, self.settings.capacity))
+        self._entries: deque[tuple[int, Record]] = deque(maxlen=max(1, self.settings.capacity))
         self._next_id = 1
         self._early: Counter[str] = Counter()
         self._honoured: Counter[str] = Counter()
@@ -205,10 +197,10 @@ class Journal:
     def __len__(self) -> int:
         return len(self._entries)
 
-    def append(self, entry: JournalEntry) -> None:
-        entry.id = self._next_id
+    def record(self, *record: Any) -> None:
+        """Keep one request (the fields of ``Record``, in order); the oldest leaves a full ring."""
+        self._entries.append((self._next_id, record))
         self._next_id += 1
-        self._entries.append(entry)
 
     def clear(self) -> None:
         """Drop every entry and the retry counts (entry ids keep counting up, so none is reused)."""
@@ -224,7 +216,7 @@ class Journal:
 
     def entries(self, query: JournalQuery | None = None) -> list[JournalEntry]:
         """Matching entries, oldest first; with ``limit``, the most recent ones."""
-        items: Iterable[JournalEntry] = self._entries
+        items: Iterable[JournalEntry] = [JournalEntry(n, record) for n, record in self._entries]
         if query is not None:
             keep = query.predicate(self.default_app_id)
             items = [e for e in items if keep(e)]
@@ -238,13 +230,6 @@ class Journal:
         return self._next_id - 1
 
     # -- views, built on read ------------------------------------------------------------------------------
-
-    def keep(self, body: bytes | None) -> tuple[bytes | None, int]:
-        """What to store of a body (at most the body limit) and its full size."""
-        if not body:
-            return None, 0
-        size = len(body)
-        return (body if size <= self.max_body else body[:self.max_body]), size
 
     @staticmethod
     def body_text(body: bytes | None, size: int) -> tuple[str | None, bool]:
