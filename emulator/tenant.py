@@ -7,9 +7,12 @@ leave a stale piece of state behind.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from emulator.clock import Clock, ClockMode, Scheduler
 from emulator.presence.directory import PresenceDirectory
+from emulator.scenarios.timeline import ScenarioTimeline
+from emulator.tokens import TokenIssuer
 from emulator.traffic.gate import Gate
 from emulator.traffic.journal import DEFAULT_JOURNAL, Journal, JournalSettings
 from emulator.traffic.throttle import OFF, ThrottleSettings
@@ -17,6 +20,9 @@ from emulator.traffic.throttle import OFF, ThrottleSettings
 DEFAULT_TENANT_ID = "00000000-0000-4000-8000-000000000001"
 # The application named when a request carries no token that names one.
 DEFAULT_APP_ID = "00000000-0000-4000-8000-00000000a99c"
+
+# off: tokens only decoded for oid/appid; decode: unreadable tokens are 401; strict: verified and scoped.
+AuthMode = Literal["off", "decode", "strict"]
 
 
 @dataclass(frozen=True)
@@ -31,6 +37,12 @@ class TenantSettings:
     # Throttling (off unless ``serve --throttle``) and the request journal (docs/faults-and-journal.md).
     throttle: ThrottleSettings = OFF
     journal: JournalSettings = DEFAULT_JOURNAL
+    auth: AuthMode = "off"
+
+    @property
+    def require_https_notification_urls(self) -> bool:
+        """Strict auth requires https notification URLs, as the real service does (decisions.md)."""
+        return self.auth == "strict"
 
 
 class Tenant:
@@ -44,6 +56,8 @@ class Tenant:
         self.presence = PresenceDirectory(self.scheduler, restrict_users=self.settings.restrict_users)
         self.journal = Journal(self.settings.journal, default_app_id=DEFAULT_APP_ID)
         self.gate = Gate(self.clock, self.journal, self.settings.throttle)
+        self.timeline = ScenarioTimeline(self.scheduler, self.presence)
+        self.tokens = TokenIssuer.shared()
 
     def advance(self, seconds: float) -> int:
         """Move the clock forward, running every timed effect that falls due on the way."""

@@ -1,5 +1,6 @@
 """The gate and the journal on the wire: apply a screening (wait, drop, answer with an error) and record a
-request with its response. The pipeline calls these; ``$batch`` calls ``screen_subrequest`` per request."""
+request with its response. The pipeline calls these for every request, and so for every request inside a
+``$batch`` too, which re-enters the pipeline one request at a time (emulator/graph/batch_routes.py)."""
 
 from __future__ import annotations
 
@@ -11,14 +12,11 @@ from aiohttp import web
 from emulator.graph import errors
 from emulator.graph.auth import caller_from_authorization
 from emulator.graph.errors import GraphError
-from emulator.runtime import RUNTIME
 from emulator.tenant import DEFAULT_APP_ID
 from emulator.traffic.gate import Screening
 from emulator.traffic.journal import Journal
 
 CONTROL_PREFIX = "/_emulator/"
-# A $batch handler's screenings of its requests, kept on the envelope's request for the journal entry.
-SUB_SCREENINGS = web.RequestKey("sub_screenings", list[Screening])
 
 
 class ConnectionDropped(Exception):
@@ -53,25 +51,6 @@ async def apply(screening: Screening, throttle_code: str) -> GraphError | None:
     return as_error(screening, throttle_code)
 
 
-async def screen_subrequest(request: web.Request, method: str, path: str, app_id: str) -> GraphError | None:
-    """Throttling and faults for one request inside a ``$batch`` (``request`` is the envelope's).
-
-    Returns None when the request may go ahead, or the ``GraphError`` to answer it with (its ``headers`` carry
-    ``Retry-After``). Sleeps a fault's latency first. Raises ``ConnectionDropped`` when a rule drops the
-    connection: let it propagate, and the pipeline closes the envelope's connection. The screening is noted on
-    the envelope's journal entry (``subRequests``), early retries included.
-    """
-    gate = request.app[RUNTIME].tenant.gate
-    screening = gate.screen(method.upper(), path, app_id)
-    if screening is None:
-        return None
-    notes = request.get(SUB_SCREENINGS)
-    if notes is None:
-        request[SUB_SCREENINGS] = notes = []
-    notes.append(screening)
-    return await apply(screening, gate.throttle.settings.code)
-
-
 def drop_connection(request: web.Request) -> web.Response:
     """Close the transport; aiohttp's write of the returned placeholder then finds it closed and gives up."""
     request.protocol.force_close()
@@ -90,6 +69,10 @@ def record(journal: Journal, request: web.Request, response: web.StreamResponse,
            at: float, started: float, screening: Screening | None, dropped: bool) -> None:
     """Append one request and its response to the journal: references only, in one tuple (journal.py)."""
     latency = time.perf_counter() - started
+    path = request.path
+    if not dropped and is_batch(path):  # a request inside it dropped the connection: nothing was sent
+        transport = request.transport
+        dropped = transport is None or transport.is_closing()
     limit = journal.max_body
     size = 0
     if body is not None:
@@ -105,10 +88,9 @@ def record(journal: Journal, request: web.Request, response: web.StreamResponse,
             response_size = len(response_body)
             if response_size > limit:
                 response_body = response_body[:limit]
-    path = request.path
     journal.record(
         at, time.time() - latency, request.method, path, request.query_string, request.version, request.scheme,
         request.headers, body, size,
         0 if dropped else response.status, response.headers, response_body, response_size,
-        latency, screening, request.get(SUB_SCREENINGS) if is_batch(path) else None, dropped,
+        latency, screening, dropped,
     )

@@ -69,19 +69,6 @@ class Screening:
         self.throttled = False
         self.early_retry: EarlyRetry | None = None
 
-    def describe(self) -> dict[str, object]:
-        return {
-            "method": self.method,
-            "path": self.path,
-            "fault": self.rule_id,
-            "throttled": self.throttled,
-            "status": self.status,
-            "dropped": self.drop,
-            "latencyAdded": self.latency,
-            "retryAfter": self.retry_after,
-            "earlyRetry": self.early_retry.describe() if self.early_retry else None,
-        }
-
 
 class Gate:
     """The tenant's fault rules, throttle and early-retry memory."""

@@ -49,7 +49,7 @@ Record = tuple[
     float, float, str, str, str, Any, str,  # at, real_at, method, path, query, HTTP version, scheme
     Mapping[str, str], bytes | None, int,  # request headers, body (cut to the limit), full size
     int, Mapping[str, str], bytes | None, int,  # status (0: dropped), response headers, body, full size
-    float, Screening | None, list[Screening] | None, bool,  # latency, screening, $batch screenings, dropped
+    float, Screening | None, bool,  # latency, what the gate decided, dropped
 ]
 
 
@@ -58,14 +58,14 @@ class JournalEntry:
 
     __slots__ = ("at", "dropped", "id", "latency", "method", "path", "query", "real_at", "request_body",
                  "request_headers", "request_size", "response_body", "response_headers", "response_size",
-                 "scheme", "screening", "status", "sub_screenings", "version")
+                 "scheme", "screening", "status", "version")
 
     def __init__(self, entry_id: int, record: Record) -> None:
         self.id = entry_id
         (self.at, self.real_at, self.method, self.path, self.query, version, self.scheme,
          self.request_headers, self.request_body, self.request_size,
          self.status, self.response_headers, self.response_body, self.response_size,
-         self.latency, self.screening, self.sub_screenings, self.dropped) = record
+         self.latency, self.screening, self.dropped) = record
         self.version = version if isinstance(version, str) else f"HTTP/{version[0]}.{version[1]}"
 
     def caller(self, default_app_id: str) -> tuple[str, str | None]:
@@ -74,9 +74,7 @@ class JournalEntry:
         return caller.app_id or default_app_id, caller.user_id
 
     def early_retry(self) -> bool:
-        if self.screening is not None and self.screening.early_retry is not None:
-            return True
-        return any(s.early_retry is not None for s in self.sub_screenings or ())
+        return self.screening is not None and self.screening.early_retry is not None
 
     def fault(self) -> str | None:
         return self.screening.rule_id if self.screening is not None else None
@@ -261,7 +259,6 @@ class Journal:
             "throttled": bool(screening and screening.throttled),
             "dropped": entry.dropped,
             "earlyRetry": screening.early_retry.describe() if screening and screening.early_retry else None,
-            "subRequests": [s.describe() for s in entry.sub_screenings] if entry.sub_screenings else None,
             "requestHeaders": headers_dict(entry.request_headers),
             "requestBody": request_body,
             "requestBodySize": entry.request_size,
@@ -287,7 +284,7 @@ class Journal:
             fault = entry.fault()
             if fault is not None:
                 by_fault[fault] += 1
-            throttled += entry.throttled() + sum(bool(s.throttled) for s in entry.sub_screenings or ())
+            throttled += entry.throttled()
             dropped += entry.dropped
             if entry.early_retry():
                 early_ids.append(entry.id)

@@ -8,11 +8,9 @@ from typing import Any
 import aiohttp
 import jwt
 import pytest
-from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from emulator.app import create_app
-from emulator.graph.screening import screen_subrequest
 from emulator.runtime import Runtime
 from emulator.tenant import TenantSettings
 from emulator.traffic.throttle import ThrottleSettings
@@ -243,43 +241,44 @@ async def test_a_throttle_from_the_settings_survives_a_reset(aiohttp_client: Any
     assert (await client.get(ALICE_PATH)).status == 429
 
 
-# -- what $batch calls per request ---------------------------------------------------------------------------
+# -- $batch: each request inside is screened on its own ------------------------------------------------------
 
-async def fake_batch(request: web.Request) -> web.Response:
-    """Stands in for the $batch handler: screens each request the way the real one is meant to."""
-    statuses = []
-    for method, path in (await request.json())["requests"]:
-        error = await screen_subrequest(request, method, path, "batch-app")
-        statuses.append(error.status if error else 200)
-    return web.json_response(statuses)
+def batch(*requests: tuple[str, str]) -> dict[str, Any]:
+    return {"requests": [{"id": str(n), "method": method, "url": url}
+                         for n, (method, url) in enumerate(requests, 1)]}
 
 
-async def test_batch_requests_are_screened_one_by_one(aiohttp_client: Any) -> None:
-    runtime = Runtime(TenantSettings(clock_mode="manual", start=START))
-    app = create_app(runtime)
-    app.router.add_post("/test/$batch", fake_batch)
-    client = await aiohttp_client(app)
+async def test_batch_requests_are_throttled_and_faulted_one_by_one(client: TestClient) -> None:
     await client.post("/_emulator/throttling", json={"limit": 2})
     await add_fault(client, {"method": "POST", "path": "/**/setPresence", "status": 503, "retryAfter": 60})
-    requests = [["GET", ALICE_PATH], ["POST", f"{ALICE_PATH}/setPresence"], ["GET", ALICE_PATH],
-                ["GET", ALICE_PATH]]
-    resp = await client.post("/test/$batch", json={"requests": requests})
+    body = batch(("GET", f"/users/{ALICE}/presence"), ("POST", f"/users/{ALICE}/presence/setPresence"),
+                 ("GET", f"/users/{ALICE}/presence"), ("GET", f"/users/{ALICE}/presence"))
+    body["requests"][1].update(headers={"Content-Type": "application/json"}, body=SET_PRESENCE)
+    resp = await client.post("/v1.0/$batch", json=body)
     assert resp.status == 200  # the envelope itself is not throttled
-    assert await resp.json() == [200, 503, 200, 429]
-    entry = (await (await client.get("/_emulator/requests")).json())["value"][-1]
-    assert [s["status"] for s in entry["subRequests"]] == [503, 429]
-    assert entry["subRequests"][1]["throttled"]
-    # The 503 asked for 60 s: the same request again in the next batch is an early retry.
-    resp = await client.post("/test/$batch", json={"requests": [["POST", f"{ALICE_PATH}/setPresence"]]})
+    responses = {r["id"]: r for r in (await resp.json())["responses"]}
+    assert [responses[n]["status"] for n in "1234"] == [200, 503, 200, 429]
+    assert responses["2"]["headers"]["Retry-After"] == "60"
+    assert responses["4"]["body"]["error"]["code"] == "activityLimitReached"
+    # The journal has each request of the batch, then the envelope.
+    entries = await (await client.get("/_emulator/requests")).json()
+    assert [(e["path"], e["status"]) for e in entries["value"]] == [
+        (ALICE_PATH, 200), (f"{ALICE_PATH}/setPresence", 503), (ALICE_PATH, 200), (ALICE_PATH, 429),
+        ("/v1.0/$batch", 200)]
+    assert [e["fault"] for e in entries["value"]][1] == "fault-1"
+    # The same requests again at once: the POST (told 60 s) and the GETs (told to wait by the 429) are early.
+    await client.post("/v1.0/$batch", json=body)
     summary = await (await client.get("/_emulator/requests/summary")).json()
-    assert summary["earlyRetries"]["total"] == 1
+    assert summary["earlyRetries"]["total"] == 4
 
 
-async def test_a_dropped_batch_request_drops_the_envelope_connection(aiohttp_client: Any) -> None:
-    app = create_app(Runtime(TenantSettings(clock_mode="manual", start=START)))
-    app.router.add_post("/test/$batch", fake_batch)
-    client = await aiohttp_client(app)
-    await add_fault(client, {"method": "GET", "path": ALICE_PATH, "drop": True})
+async def test_a_dropped_batch_request_drops_the_batch_connection(client: TestClient) -> None:
+    await add_fault(client, {"method": "GET", "path": "/v1.0/me/presence", "drop": True})
     async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(force_close=True)) as session:
         with pytest.raises(aiohttp.ServerDisconnectedError):
-            await session.post(client.make_url("/test/$batch"), json={"requests": [["GET", ALICE_PATH]]})
+            await session.post(client.make_url("/v1.0/$batch"),
+                               json=batch(("GET", f"/users/{ALICE}/presence"), ("GET", "/me/presence"),
+                                          ("GET", f"/users/{ALICE}/presence")))
+    entries = (await (await client.get("/_emulator/requests")).json())["value"]
+    assert [(e["path"], e["status"]) for e in entries] == [(ALICE_PATH, 200), ("/v1.0/me/presence", 0),
+                                                           ("/v1.0/$batch", 0)]
