@@ -148,14 +148,12 @@ async def add_faults(request: web.Request) -> web.Response:
         rules = FAULT_RULES.validate_python(data) if isinstance(data, list) else [FAULT_RULE.validate_python(data)]
     except ValidationError as exc:
         raise errors.invalid_argument(describe_errors(exc, "fault rule")) from None
-    gate = tenant.gate
     try:
-        added = gate.faults.add(rules, tenant.clock.time())
+        added = tenant.gate.add_faults(rules)
     except DuplicateRuleId as exc:
         raise GraphError(409, "Conflict", str(exc)) from None
     except ValueError as exc:
         raise errors.invalid_argument(f"Invalid fault rule: {exc}.") from None
-    gate.refresh()
     described = [r.describe() for r in added]
     return _ok(described if isinstance(data, list) else described[0], status=201)
 

@@ -90,7 +90,7 @@ def record(journal: Journal, request: web.Request, response: web.StreamResponse,
                 response_body = response_body[:limit]
     journal.record(
         at, time.time() - latency, request.method, path, request.query_string, request.version, request.scheme,
-        request.headers, body, size,
-        0 if dropped else response.status, response.headers, response_body, response_size,
+        request.raw_headers, body, size,
+        0 if dropped else response.status, tuple(response.headers.items()), response_body, response_size,
         latency, screening, dropped,
     )

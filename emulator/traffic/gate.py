@@ -18,11 +18,13 @@ sleeps for real and a test that advances a manual clock instead are both judged 
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
 from emulator.clock import Clock
-from emulator.traffic.faults import FaultBook
+from emulator.traffic.fault_rules import DeliveryFault, RequestFault
+from emulator.traffic.faults import FaultBook, InstalledRule
 from emulator.traffic.throttle import Throttle, ThrottleSettings
 
 _PENDING_LIMIT = 4096
@@ -86,6 +88,13 @@ class Gate:
     def refresh(self) -> None:
         """Recompute the fast-path flag: call after changing the fault rules or the throttle."""
         self.active = self.throttle.enabled or self.faults.has_request_rules or bool(self._told_to_wait)
+
+    def add_faults(self, rules: Iterable[RequestFault | DeliveryFault]) -> list[InstalledRule]:
+        """Install fault rules (all or none), windows given as durations counting from now: what the control
+        plane and a scenario's ``faults:`` list call. Raises ``DuplicateRuleId`` or ``ValueError``."""
+        added = self.faults.add(rules, self.clock.time())
+        self.refresh()
+        return added
 
     def configure_throttle(self, settings: ThrottleSettings) -> None:
         self.throttle.configure(settings)

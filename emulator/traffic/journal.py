@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, deque
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -44,11 +44,29 @@ class JournalSettings(BaseModel):
 DEFAULT_JOURNAL = JournalSettings()
 
 
+# Headers are kept as tuples of strings or bytes: once the garbage collector has seen that they hold no
+# containers it stops tracking them, so a full ring adds nothing to its work (a ring of header mappings
+# made every collection of the oldest generation longer, and the journal cost a tenth of the throughput).
+RawHeaders = tuple[tuple[bytes, bytes], ...]
+ResponseHeaders = tuple[tuple[str, str], ...]
+
+
+class HeaderList(list[tuple[str, str]]):
+    """Headers as read back: ordered pairs, looked up case-insensitively."""
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        wanted = name.lower()
+        return next((value for key, value in self if key.lower() == wanted), default)
+
+    def items(self) -> list[tuple[str, str]]:
+        return list(self)
+
+
 # One recorded request, as the tuple the hot path stores: cheaper to make than any object.
 Record = tuple[
     float, float, str, str, str, Any, str,  # at, real_at, method, path, query, HTTP version, scheme
-    Mapping[str, str], bytes | None, int,  # request headers, body (cut to the limit), full size
-    int, Mapping[str, str], bytes | None, int,  # status (0: dropped), response headers, body, full size
+    RawHeaders, bytes | None, int,  # request headers as parsed, body (cut to the limit), full size
+    int, ResponseHeaders, bytes | None, int,  # status (0: dropped), response headers, body, full size
     float, Screening | None, bool,  # latency, what the gate decided, dropped
 ]
 
@@ -63,10 +81,15 @@ class JournalEntry:
     def __init__(self, entry_id: int, record: Record) -> None:
         self.id = entry_id
         (self.at, self.real_at, self.method, self.path, self.query, version, self.scheme,
-         self.request_headers, self.request_body, self.request_size,
-         self.status, self.response_headers, self.response_body, self.response_size,
+         raw_request_headers, self.request_body, self.request_size,
+         self.status, response_headers, self.response_body, self.response_size,
          self.latency, self.screening, self.dropped) = record
         self.version = version if isinstance(version, str) else f"HTTP/{version[0]}.{version[1]}"
+        self.request_headers = HeaderList((k.decode("utf-8", "surrogateescape"), v.decode("utf-8", "surrogateescape"))
+                                          for k, v in raw_request_headers)
+        self.response_headers = HeaderList(response_headers)
+        if not self.dropped and self.response_headers.get("Content-Length") is None:
+            self.response_headers.append(("Content-Length", str(self.response_size)))
 
     def caller(self, default_app_id: str) -> tuple[str, str | None]:
         """The application and user the request's token named."""
@@ -319,7 +342,7 @@ class Journal:
         }
 
 
-def headers_dict(headers: Mapping[str, str]) -> dict[str, str]:
+def headers_dict(headers: HeaderList) -> dict[str, str]:
     """Headers as one JSON object (repeated ones joined with ', '), Authorization's credentials redacted."""
     out: dict[str, str] = {}
     for key, value in headers.items():
@@ -330,7 +353,7 @@ def headers_dict(headers: Mapping[str, str]) -> dict[str, str]:
     return out
 
 
-def headers_list(headers: Mapping[str, str]) -> list[dict[str, str]]:
+def headers_list(headers: HeaderList) -> list[dict[str, str]]:
     return [{"name": str(name), "value": redact(value) if name.lower() == "authorization" else value}
             for name, value in headers.items()]
 
