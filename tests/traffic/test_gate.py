@@ -6,16 +6,9 @@ from emulator.tenant import Tenant
 from emulator.traffic import gate as gate_module
 from emulator.traffic.fault_rules import FAULT_RULES
 from emulator.traffic.throttle import ThrottleSettings
+from tests.test_clock import FakeMonotonic
 
 USER = "/v1.0/users/fa8bf3dc-eca7-46b7-bad1-db199b62afc3/presence"
-
-
-class FakeMonotonic:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
