@@ -72,10 +72,10 @@ def hundred_rules(users: list[str]) -> list[dict[str, Any]]:
     return rules
 
 
-def configure(base: str, mode: str, rules: list[dict[str, Any]]) -> None:
+def configure(base: str, mode: str, rules: list[dict[str, Any]], capacity: int) -> None:
     control(base, "DELETE", "/_emulator/faults")
     control(base, "DELETE", "/_emulator/requests")
-    control(base, "POST", "/_emulator/requests/settings", {"capacity": 0 if mode == "off" else 1000})
+    control(base, "POST", "/_emulator/requests/settings", {"capacity": 0 if mode == "off" else capacity})
     if mode == "rules":
         control(base, "POST", "/_emulator/faults", rules)
 
@@ -133,6 +133,7 @@ def main() -> int:
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--users", type=int, default=1000, help="distinct user ids the GETs cycle through")
     parser.add_argument("--client", choices=("auto", "wrk", "aiohttp"), default="auto")
+    parser.add_argument("--capacity", type=int, default=1000, help="the journal's ring size when on")
     parser.add_argument("--gc-freeze", action="store_true",
                         help="start the server with gc.freeze() after its imports (an experiment)")
     args = parser.parse_args()
@@ -160,12 +161,12 @@ def main() -> int:
             handle.write(wrk_script(users))
             script = handle.name
         for mode in MODES:  # warm-up: imports, caches, the allocator
-            configure(base, mode, rules)
+            configure(base, mode, rules, args.capacity)
             _ = run_wrk(base, script, 1, args.connections) if use_wrk else run_aiohttp(base, users, 1, args.connections)
         for round_number in range(args.rounds):
             order = MODES[round_number % 3:] + MODES[:round_number % 3]
             for mode in order:
-                configure(base, mode, rules)
+                configure(base, mode, rules, args.capacity)
                 before = cpu_seconds(server.pid)
                 rate, count = (run_wrk(base, script, args.seconds, args.connections) if use_wrk
                                else run_aiohttp(base, users, args.seconds, args.connections))

@@ -89,8 +89,8 @@ def record(journal: Journal, request: web.Request, response: web.StreamResponse,
             if response_size > limit:
                 response_body = response_body[:limit]
     journal.record(
-        at, time.time() - latency, request.method, path, request.query_string, request.version, request.scheme,
-        request.raw_headers, body, size,
+        at, time.time() - latency, request.method, path, request.raw_path, request.version, request.scheme,
+        b"\n".join(map(b": ".join, request.raw_headers)), body, size,
         0 if dropped else response.status, tuple(response.headers.items()), response_body, response_size,
         latency, screening, dropped,
     )

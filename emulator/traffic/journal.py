@@ -44,10 +44,9 @@ class JournalSettings(BaseModel):
 DEFAULT_JOURNAL = JournalSettings()
 
 
-# Headers are kept as tuples of strings or bytes: once the garbage collector has seen that they hold no
-# containers it stops tracking them, so a full ring adds nothing to its work (a ring of header mappings
-# made every collection of the oldest generation longer, and the journal cost a tenth of the throughput).
-RawHeaders = tuple[tuple[bytes, bytes], ...]
+# Headers are kept as bytes and tuples of strings: no mapping for the garbage collector to track, and as few
+# objects as can be, since every object a full ring keeps alive makes the allocator's work colder.
+RawHeaders = bytes  # the request's headers as parsed, "Name: value" lines: one object, not a dozen
 ResponseHeaders = tuple[tuple[str, str], ...]
 
 
@@ -64,7 +63,8 @@ class HeaderList(list[tuple[str, str]]):
 
 # One recorded request, as the tuple the hot path stores: cheaper to make than any object.
 Record = tuple[
-    float, float, str, str, str, Any, str,  # at, real_at, method, path, query, HTTP version, scheme
+    int,  # the entry's id
+    float, float, str, str, str, Any, str,  # at, real_at, method, path, raw target, HTTP version, scheme
     RawHeaders, bytes | None, int,  # request headers as parsed, body (cut to the limit), full size
     int, ResponseHeaders, bytes | None, int,  # status (0: dropped), response headers, body, full size
     float, Screening | None, bool,  # latency, what the gate decided, dropped
@@ -78,15 +78,17 @@ class JournalEntry:
                  "request_headers", "request_size", "response_body", "response_headers", "response_size",
                  "scheme", "screening", "status", "version")
 
-    def __init__(self, entry_id: int, record: Record) -> None:
-        self.id = entry_id
-        (self.at, self.real_at, self.method, self.path, self.query, version, self.scheme,
+    def __init__(self, record: Record) -> None:
+        (self.id, self.at, self.real_at, self.method, self.path, target, version, self.scheme,
          raw_request_headers, self.request_body, self.request_size,
          self.status, response_headers, self.response_body, self.response_size,
          self.latency, self.screening, self.dropped) = record
+        self.query = target.partition("?")[2]  # as sent (percent-encoded): reading request.query_string costs
         self.version = version if isinstance(version, str) else f"HTTP/{version[0]}.{version[1]}"
-        self.request_headers = HeaderList((k.decode("utf-8", "surrogateescape"), v.decode("utf-8", "surrogateescape"))
-                                          for k, v in raw_request_headers)
+        self.request_headers = HeaderList(
+            (name, value) for name, _, value in (
+                line.partition(": ") for line in raw_request_headers.decode("utf-8", "surrogateescape").split("\n"))
+            if name)
         self.response_headers = HeaderList(response_headers)
         if not self.dropped and self.response_headers.get("Content-Length") is None:
             self.response_headers.append(("Content-Length", str(self.response_size)))
@@ -200,7 +202,7 @@ class Journal:
         self.enabled = self.settings.capacity > 0
         self.record_control_plane = self.settings.record_control_plane
         self.max_body = self.settings.max_body_bytes
-        self._entries: deque[tuple[int, Record]] = deque(maxlen=max(1, self.settings.capacity))
+        self._entries: deque[Record] = deque(maxlen=max(1, self.settings.capacity))
         self._next_id = 1
         self._early: Counter[str] = Counter()
         self._honoured: Counter[str] = Counter()
@@ -218,9 +220,14 @@ class Journal:
     def __len__(self) -> int:
         return len(self._entries)
 
-    def record(self, *record: Any) -> None:
-        """Keep one request (the fields of ``Record``, in order); the oldest leaves a full ring."""
-        self._entries.append((self._next_id, record))
+    def record(self, at: float, real_at: float, method: str, path: str, target: str, version: Any, scheme: str,
+               request_headers: RawHeaders, request_body: bytes | None, request_size: int, status: int,
+               response_headers: ResponseHeaders, response_body: bytes | None, response_size: int,
+               latency: float, screening: Screening | None, dropped: bool) -> None:
+        """Keep one request (see ``Record``); a full ring lets its oldest go. One flat tuple: the cheapest."""
+        self._entries.append((self._next_id, at, real_at, method, path, target, version, scheme, request_headers,
+                              request_body, request_size, status, response_headers, response_body,
+                              response_size, latency, screening, dropped))
         self._next_id += 1
 
     def clear(self) -> None:
@@ -237,7 +244,7 @@ class Journal:
 
     def entries(self, query: JournalQuery | None = None) -> list[JournalEntry]:
         """Matching entries, oldest first; with ``limit``, the most recent ones."""
-        items: Iterable[JournalEntry] = [JournalEntry(n, record) for n, record in self._entries]
+        items: Iterable[JournalEntry] = [JournalEntry(record) for record in self._entries]
         if query is not None:
             keep = query.predicate(self.default_app_id)
             items = [e for e in items if keep(e)]
