@@ -1,7 +1,8 @@
 """The request journal: every Graph request with its response, in a bounded ring.
 
-Recording is on the hot path, so it only keeps references (the method, path, the header mappings aiohttp
-already built, the body bytes) in a slotted entry; the JSON, HAR and summary views are built when read.
+Recording is on the hot path, so it keeps one flat tuple per request, of what aiohttp already parsed (the
+method, path, raw target, body bytes) and the request headers joined into one bytes object; ``JournalEntry``
+and the JSON, HAR and summary views are built only when the journal is read.
 
 What is recorded: every request to the Graph surface (anything outside ``/_emulator/``). Control-plane
 requests are not, so a harness that polls ``/_emulator/requests`` or ``/_emulator/health`` cannot flood the
