@@ -6,12 +6,15 @@ leave a stale piece of state behind.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from emulator.clock import Clock, ClockMode, Scheduler
+from emulator.delivery.deliverer import Deliverer
 from emulator.presence.directory import PresenceDirectory
 from emulator.scenarios.timeline import ScenarioTimeline
+from emulator.subscriptions.settings import NotificationSettings
+from emulator.subscriptions.store import SubscriptionStore
 from emulator.tokens import TokenIssuer
 from emulator.traffic.gate import Gate
 from emulator.traffic.journal import DEFAULT_JOURNAL, Journal, JournalSettings
@@ -38,6 +41,8 @@ class TenantSettings:
     throttle: ThrottleSettings = OFF
     journal: JournalSettings = DEFAULT_JOURNAL
     auth: AuthMode = "off"
+    # Subscriptions and webhook delivery (deadlines, retries, strict https); see docs/notifications.md.
+    notifications: NotificationSettings = field(default_factory=NotificationSettings)
 
     @property
     def require_https_notification_urls(self) -> bool:
@@ -58,6 +63,14 @@ class Tenant:
         self.gate = Gate(self.clock, self.journal, self.settings.throttle)
         self.timeline = ScenarioTimeline(self.scheduler, self.presence)
         self.tokens = TokenIssuer.shared()
+        # Strict auth also requires https notification URLs; the webhook deliverer gets its HTTP transport
+        # from the runtime (emulator/delivery/attach.py).
+        notifications = self.settings.notifications
+        if self.settings.require_https_notification_urls and not notifications.require_https:
+            notifications = replace(notifications, require_https=True)
+        self.delivery = Deliverer(self.scheduler, notifications, self.tenant_id)
+        self.subscriptions = SubscriptionStore(self.scheduler, self.presence, self.delivery,
+                                               tenant_id=self.tenant_id, settings=notifications)
 
     def advance(self, seconds: float) -> int:
         """Move the clock forward, running every timed effect that falls due on the way."""
