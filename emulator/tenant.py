@@ -16,6 +16,7 @@ from emulator.scenarios.timeline import ScenarioTimeline
 from emulator.subscriptions.settings import NotificationSettings
 from emulator.subscriptions.store import SubscriptionStore
 from emulator.tokens import TokenIssuer
+from emulator.traffic.delivery_faults import fault_interceptor
 from emulator.traffic.gate import Gate
 from emulator.traffic.journal import DEFAULT_JOURNAL, Journal, JournalSettings
 from emulator.traffic.throttle import OFF, ThrottleSettings
@@ -69,6 +70,7 @@ class Tenant:
         if self.settings.require_https_notification_urls and not notifications.require_https:
             notifications = replace(notifications, require_https=True)
         self.delivery = Deliverer(self.scheduler, notifications, self.tenant_id)
+        self.delivery.interceptors.append(fault_interceptor(self))  # delivery fault rules (emulator/traffic)
         self.subscriptions = SubscriptionStore(self.scheduler, self.presence, self.delivery,
                                                tenant_id=self.tenant_id, settings=notifications)
 

@@ -91,6 +91,7 @@ class FaultBook:
         self._cache: dict[str, tuple[InstalledRule, ...]] = {}
         self._per_rule: list[tuple[re.Pattern[str], InstalledRule]] = []
         self.has_request_rules = False
+        self.has_delivery_rules = False
 
     def __len__(self) -> int:
         return len(self._by_id)
@@ -159,6 +160,7 @@ class FaultBook:
             self._per_rule.append((re.compile(source, re.IGNORECASE | re.DOTALL), installed))
         self._matcher = re.compile("|".join(f"(?:{p})" for p in parts), re.IGNORECASE | re.DOTALL) if parts else None
         self.has_request_rules = bool(parts)
+        self.has_delivery_rules = bool(self._delivery_rules)
 
     def candidates(self, method: str, path: str) -> tuple[InstalledRule, ...]:
         """The request rules whose method and path match, in order (before window, nth and probability)."""
