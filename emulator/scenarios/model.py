@@ -25,6 +25,7 @@ from pydantic import (
 from emulator.graph.requests import parse_iso_duration, resolve_date_time_zone
 from emulator.presence import states
 from emulator.presence.directory import is_guid
+from emulator.traffic.fault_rules import FaultRule
 
 # A crowd larger than this, or a scenario with more users in all, is refused (a stated cap, docs/scenarios.md).
 MAX_USERS = 20_000
@@ -411,6 +412,10 @@ class ScenarioDocument(Model):
     users: list[UserSpec] = Field(default_factory=list)
     crowds: list[Crowd] = Field(default_factory=list)
     timeline: list[Event] = Field(default_factory=list)
+    faults: list[FaultRule] = Field(
+        default_factory=list,
+        description="Fault rules, as POST /_emulator/faults takes them (docs/faults-and-journal.md), installed "
+                    "when the scenario is played: window durations count from its start.")
 
 
 def json_schema() -> dict[str, Any]:

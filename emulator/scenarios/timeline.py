@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from emulator.clock import Scheduler, TimerHandle, format_graph_datetime, to_datetime
 from emulator.presence.directory import PresenceDirectory, SessionNotFound, StatusExpiry
+from emulator.traffic.fault_rules import DeliveryFault, RequestFault
 
 if TYPE_CHECKING:
     from emulator.subscriptions.store import SubscriptionStore
@@ -224,6 +225,8 @@ class Scenario:
     users: tuple[ScenarioUser, ...]
     actions: tuple[Action, ...]
     plan: Plan
+    # Fault rules installed on the tenant with the scenario (emulator/traffic; docs/faults-and-journal.md).
+    faults: tuple[RequestFault | DeliveryFault, ...] = ()
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -234,6 +237,7 @@ class Scenario:
             "restrictUsers": self.restrict_users,
             "users": len(self.users),
             "occurrences": len(self.plan),
+            "faults": len(self.faults),
         }
 
 
