@@ -46,7 +46,8 @@ class Clock:
     def __init__(self, mode: ClockMode = "real", *, start: float | None = None, speed: float = 1.0) -> None:
         self._anchor_emulated = time.time() if start is None else start
         self._anchor_real = time.monotonic()
-        self._mode: ClockMode = "real"
+        # Stand still until set_mode, so a given start is kept exactly (not drifted by the microseconds between).
+        self._mode: ClockMode = "manual"
         self._speed = 1.0
         self.set_mode(mode, speed=speed)
 

@@ -99,8 +99,7 @@ async def set_clock(request: web.Request) -> web.Response:
         raise errors.invalid_argument("The property 'mode' must be 'real', 'manual' or 'speed'.")
     if speed is not None and (isinstance(speed, bool) or not isinstance(speed, int | float) or speed <= 0):
         raise errors.invalid_argument("The property 'speed' must be a number greater than 0.")
-    tenant.clock.set_mode(mode, speed=float(speed) if speed is not None else None)
-    request.app[RUNTIME].driver.rearm()
+    request.app[RUNTIME].set_clock(mode, speed=float(speed) if speed is not None else None)
     return json_response(orjson.dumps(clock_state(tenant)))
 
 
@@ -121,22 +120,24 @@ async def advance_clock(request: web.Request) -> web.Response:
         seconds = requests.parse_iso_duration(text)
     except ValueError as exc:
         raise errors.invalid_argument(str(exc)) from None
-    tenant = _tenant(request)
-    ran = tenant.advance(seconds)
-    request.app[RUNTIME].driver.rearm()
-    state = clock_state(tenant)
+    ran = request.app[RUNTIME].advance(seconds)
+    state = clock_state(_tenant(request))
     state["ran"] = ran
     return json_response(orjson.dumps(state))
 
 
-async def get_state(request: web.Request) -> web.Response:
-    tenant = _tenant(request)
-    return json_response(orjson.dumps({
+def tenant_state(tenant: Tenant) -> dict[str, Any]:
+    """The whole state dump that ``GET /_emulator/state`` serves (and the Python API returns)."""
+    return {
         "tenantId": tenant.tenant_id,
         "clock": clock_state(tenant),
         "restrictUsers": tenant.presence.restrict_users,
         "users": [user_state(u) for u in tenant.presence.users.values()],
-    }))
+    }
+
+
+async def get_state(request: web.Request) -> web.Response:
+    return json_response(orjson.dumps(tenant_state(_tenant(request))))
 
 
 async def _json_object(request: web.Request) -> dict[str, Any]:
