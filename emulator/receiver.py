@@ -242,8 +242,8 @@ class WebhookReceiver:
                         return notification
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
-                    raise AssertionError(f"no {what} arrived within {timeout:g} s; received "
-                                         f"{len(self.notifications)} item(s) in all")
+                    raise AssertionError(f"{what} did not arrive within {timeout:g} s "
+                                         f"({len(self.notifications)} item(s) received in all)")
                 try:
                     await asyncio.wait_for(arrived.wait(), remaining)
                 except TimeoutError:
