@@ -13,12 +13,15 @@ from aiohttp import web
 
 from emulator import __version__, log_format, tls
 from emulator.app import create_app
+from emulator.in_flight import InFlight
 from emulator.log_format import AccessLogger
 from emulator.runtime import Runtime
 from emulator.tenant import TenantSettings
 from emulator.tls import TLSFiles
 
 log = logging.getLogger("emulator.serve")
+# How long Ctrl-C waits for requests in flight before cutting them off.
+SHUTDOWN_SECONDS = 10.0
 
 
 def _positive_float(text: str) -> float:
@@ -108,8 +111,10 @@ async def serve(args: argparse.Namespace) -> None:
     runtime = Runtime(settings_from_args(args))
     tls_files = tls_from_args(args)
     app = create_app(runtime)
+    in_flight = InFlight()
+    app.middlewares.insert(0, in_flight.middleware)
     runner = web.AppRunner(app, access_log=logging.getLogger("aiohttp.access") if args.access_log else None,
-                           access_log_class=AccessLogger, handle_signals=False, shutdown_timeout=10.0)
+                           access_log_class=AccessLogger, handle_signals=False, shutdown_timeout=SHUTDOWN_SECONDS)
     await runner.setup()
     site = web.TCPSite(runner, args.host, args.port,
                        ssl_context=tls_files.server_context() if tls_files else None)
@@ -136,7 +141,10 @@ async def serve(args: argparse.Namespace) -> None:
     try:
         await stop.wait()
     finally:
-        print("Shutting down: finishing requests in flight.", flush=True)
+        print(f"Shutting down: finishing {in_flight.count} request(s) in flight.", flush=True)
+        await site.stop()  # stop accepting connections; those open carry on
+        if not await in_flight.wait_idle(SHUTDOWN_SECONDS):
+            log.warning("gave up on %d request(s) after %g s", in_flight.count, SHUTDOWN_SECONDS)
         await runner.cleanup()
         log.info("stopped")
 
