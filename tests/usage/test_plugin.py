@@ -1,0 +1,120 @@
+"""The pytest plugin, run in an inner pytest session (pytester) exactly as a user's project would run it."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+ASYNCIO_AUTO = '[tool.pytest.ini_options]\nasyncio_mode = "auto"\nasyncio_default_fixture_loop_scope = "function"\n'
+
+
+def readme_block(language: str, containing: str) -> str:
+    blocks = re.findall(rf"```{language}\n(.*?)```", (ROOT / "README.md").read_text(), re.S)
+    return next(block for block in blocks if containing in block)
+
+
+def test_the_readme_example_runs_as_written(pytester: pytest.Pytester) -> None:
+    pytester.makepyprojecttoml(readme_block("toml", "asyncio_mode"))
+    pytester.makepyfile(test_example=readme_block("python", "def test_"))
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)
+
+
+def test_fixtures_in_async_and_sync_tests(pytester: pytest.Pytester) -> None:
+    pytester.makepyprojecttoml(ASYNCIO_AUTO)
+    pytester.makepyfile(test_fixtures='''
+        import json, threading, urllib.request
+        import aiohttp
+        import pytest
+
+        ALICE = "fa8bf3dc-eca7-46b7-bad1-db199b62afc3"
+
+        async def test_async_gets_the_in_loop_forms(graph_emulator, webhook_receiver):
+            assert type(graph_emulator).__name__ == "Emulator"
+            assert type(webhook_receiver).__name__ == "WebhookReceiver"
+            assert graph_emulator.clock.mode == "manual"
+            graph_emulator.call(lambda t: t.presence.set_session(ALICE, "s", "Busy", "InACall", expires_in=600))
+            async with aiohttp.ClientSession() as http:
+                resp = await http.post(webhook_receiver.url, params={"validationToken": "a+b c"})
+                assert await resp.text() == "a+b c"
+                await http.post(webhook_receiver.url, json={"value": [
+                    {"resource": f"communications/presences/{ALICE}", "changeType": "updated"}]})
+            assert (await webhook_receiver.next_notification(ALICE, timeout=2)).user_id == ALICE
+
+        def test_sync_gets_the_thread_forms(graph_emulator, webhook_receiver):
+            assert type(graph_emulator).__name__ == "EmulatorThread"
+            assert type(webhook_receiver).__name__ == "WebhookReceiverThread"
+            graph_emulator.assert_presence(ALICE, "Offline")  # a fresh state: nothing of the test above
+            webhook_receiver.fail(500)
+            request = urllib.request.Request(webhook_receiver.url, data=b'{"value": []}', method="POST")
+            with pytest.raises(urllib.error.HTTPError):
+                urllib.request.urlopen(request)
+
+        @pytest.mark.parametrize("graph_emulator", [{"clock": "speed", "speed": 60}], indirect=True)
+        def test_options_by_indirect_parameter(graph_emulator):
+            assert graph_emulator.call(lambda t: (t.clock.mode, t.clock.speed)) == ("speed", 60)
+
+        class TestOptionsFixture:
+            @pytest.fixture
+            def graph_emulator_options(self):
+                return {"start": 1_790_000_000.0}
+
+            async def test_overridden(self, graph_emulator):
+                assert graph_emulator.clock.time() == 1_790_000_000.0
+    ''')
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=4)
+
+
+def test_async_fixtures_under_strict_asyncio_mode(pytester: pytest.Pytester) -> None:
+    pytester.makepyprojecttoml('[tool.pytest.ini_options]\nasyncio_mode = "strict"\n'
+                               'asyncio_default_fixture_loop_scope = "function"\n')
+    pytester.makepyfile(test_strict='''
+        import pytest
+
+        @pytest.mark.asyncio
+        async def test_marked(graph_emulator, webhook_receiver):
+            graph_emulator.advance("PT1H")
+            assert webhook_receiver.url.startswith("http://127.0.0.1:")
+    ''')
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+
+
+def test_scenario_marker_hands_files_beside_the_test_to_the_scenarios_interface(pytester: pytest.Pytester) -> None:
+    # A stand-in for emulator.scenarios that records what the plugin passes through its public interface.
+    pytester.makepyprojecttoml(ASYNCIO_AUTO)
+    pytester.makeconftest('''
+        import sys, types
+        import pytest
+
+        calls = []
+
+        @pytest.fixture(autouse=True)
+        def recording_scenarios(monkeypatch):
+            module = types.ModuleType("emulator.scenarios")
+            module.load_scenarios = lambda paths: ("loaded", [str(p) for p in paths])
+            module.use_scenario = lambda runtime, scenario, **kw: calls.append((scenario, kw))
+            monkeypatch.setitem(sys.modules, "emulator.scenarios", module)
+            yield calls
+            calls.clear()
+    ''')
+    pytester.makefile(".yaml", office="users: []")
+    pytester.makepyfile(test_scenario='''
+        import os
+        import pytest
+
+        @pytest.mark.emulator_scenario("office.yaml")
+        def test_marker(graph_emulator, recording_scenarios):
+            [(scenario, options)] = recording_scenarios
+            assert scenario == ("loaded", [os.path.join(os.path.dirname(__file__), "office.yaml")])
+            assert options == {"clock_mode": "manual", "speed": None}
+
+        def test_no_marker_no_scenario(graph_emulator, recording_scenarios):
+            assert recording_scenarios == []
+    ''')
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)
