@@ -1,4 +1,5 @@
-"""The pytest plugin, run in an inner pytest session (pytester) exactly as a user's project would run it."""
+"""The pytest plugin, run by pytester in a pytest process of its own, as a user's project runs it (entry point
+and all)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ def readme_block(language: str, containing: str) -> str:
 def test_the_readme_example_runs_as_written(pytester: pytest.Pytester) -> None:
     pytester.makepyprojecttoml(readme_block("toml", "asyncio_mode"))
     pytester.makepyfile(test_example=readme_block("python", "def test_"))
-    result = pytester.runpytest("-p", "no:cacheprovider")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=2)
 
 
@@ -65,7 +66,7 @@ def test_fixtures_in_async_and_sync_tests(pytester: pytest.Pytester) -> None:
             async def test_overridden(self, graph_emulator):
                 assert graph_emulator.clock.time() == 1_790_000_000.0
     ''')
-    result = pytester.runpytest("-p", "no:cacheprovider")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=4)
 
 
@@ -80,7 +81,7 @@ def test_async_fixtures_under_strict_asyncio_mode(pytester: pytest.Pytester) -> 
             graph_emulator.advance("PT1H")
             assert webhook_receiver.url.startswith("http://127.0.0.1:")
     ''')
-    result = pytester.runpytest("-p", "no:cacheprovider")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=1)
 
 
@@ -116,5 +117,5 @@ def test_scenario_marker_hands_files_beside_the_test_to_the_scenarios_interface(
         def test_no_marker_no_scenario(graph_emulator, recording_scenarios):
             assert recording_scenarios == []
     ''')
-    result = pytester.runpytest("-p", "no:cacheprovider")
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=2)

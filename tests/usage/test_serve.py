@@ -19,6 +19,8 @@ from pathlib import Path
 
 import pytest
 
+from emulator.cli import build_parser, tls_from_args
+
 BANNER_TIMEOUT = 20.0
 
 
@@ -127,10 +129,8 @@ def test_tls_serves_https_and_prints_where_the_ca_is(serve, tmp_path: Path) -> N
 
 
 def test_bad_tls_options_are_refused_before_serving(tmp_path: Path) -> None:
-    result = subprocess.run([sys.executable, "-m", "emulator", "serve", "--port", "0", "--tls-cert", "x.pem"],
-                            capture_output=True, text=True, timeout=30)
-    assert result.returncode != 0 and "--tls-cert and --tls-key go together" in result.stderr
-    result = subprocess.run([sys.executable, "-m", "emulator", "serve", "--port", "0", "--tls-cert",
-                             str(tmp_path / "no.pem"), "--tls-key", str(tmp_path / "no-key.pem")],
-                            capture_output=True, text=True, timeout=30)
-    assert result.returncode != 0 and "cannot use certificate" in result.stderr
+    with pytest.raises(SystemExit, match="--tls-cert and --tls-key go together"):
+        tls_from_args(build_parser().parse_args(["serve", "--tls-cert", "x.pem"]))
+    with pytest.raises(SystemExit, match="cannot use certificate"):
+        tls_from_args(build_parser().parse_args(["serve", "--tls-cert", str(tmp_path / "no.pem"),
+                                                 "--tls-key", str(tmp_path / "k.pem")]))
