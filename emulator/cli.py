@@ -122,9 +122,13 @@ async def serve(args: argparse.Namespace) -> None:
     port = args.port
     if runner.addresses:
         port = runner.addresses[0][1]
-    host = args.host if args.host not in ("0.0.0.0", "::") else "127.0.0.1"
+    wildcard = args.host in ("0.0.0.0", "::")
+    host = "127.0.0.1" if wildcard else args.host
     base = f"{'https' if tls_files else 'http'}://{host}:{port}"
-    print(banner(base, runtime, tls_files), flush=True)
+    text = banner(base, runtime, tls_files)
+    if wildcard:  # e.g. in a container: say so, or the 127.0.0.1 URLs mislead
+        text = text.replace("\n", f"\n  (listening on all interfaces, {args.host}:{port})\n", 1)
+    print(text, flush=True)
     log.info("listening on %s", base)
 
     stop = asyncio.Event()
