@@ -12,13 +12,15 @@ WORKDIR /opt/graph-presence-emulator
 COPY pyproject.toml README.md ./
 COPY emulator ./emulator
 RUN pip install --no-cache-dir . \
-    && useradd --system --uid 10001 --user-group --no-create-home --shell /usr/sbin/nologin emulator \
+    && useradd --system --uid 10001 --user-group --create-home --home-dir /home/emulator \
+               --shell /usr/sbin/nologin emulator \
     && mkdir /scenarios
 COPY docker/entrypoint.sh /usr/local/bin/graph-presence-emulator-entrypoint
+COPY docker/healthcheck.py /usr/local/lib/graph-presence-emulator-healthcheck.py
 
 USER 10001:10001
 EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
-    CMD ["python", "-c", "import os, urllib.request; urllib.request.urlopen(f\"http://127.0.0.1:{os.environ['PORT']}/_emulator/health\", timeout=2)"]
+    CMD ["python", "/usr/local/lib/graph-presence-emulator-healthcheck.py"]
 ENTRYPOINT ["graph-presence-emulator-entrypoint"]
 CMD []
