@@ -23,7 +23,7 @@ from emulator.app import create_app
 from emulator.clock import Clock, ClockMode, to_timestamp
 from emulator.control.routes import tenant_state
 from emulator.graph.requests import parse_iso_duration
-from emulator.loop_thread import LoopThread
+from emulator.loop_thread import OnThread
 from emulator.runtime import Runtime
 from emulator.tenant import Tenant, TenantSettings
 from emulator.tls import TLSFiles, given, local_ca
@@ -208,7 +208,7 @@ class Emulator:
         return function(self.runtime.tenant)
 
 
-class EmulatorThread:
+class EmulatorThread(OnThread[Emulator]):
     """An ``Emulator`` on a background thread with its own event loop, for synchronous code and tests.
 
     Takes the same arguments as ``Emulator``; use it as a ``with`` block or call ``start()``/``stop()``.
@@ -216,44 +216,15 @@ class EmulatorThread:
     """
 
     def __init__(self, scenario: ScenarioSource | None = None, **options: Any) -> None:
-        self._scenario = scenario
-        self._options = options
-        self._thread = LoopThread("graph-presence-emulator")
-        self._emulator: Emulator | None = None
+        async def make() -> Emulator:
+            return await Emulator(scenario, **options).start()
+
+        super().__init__("graph-presence-emulator", make)
 
     @property
     def emulator(self) -> Emulator:
         """The wrapped ``Emulator``; touch its state only through ``call`` (it lives on another thread)."""
-        if self._emulator is None:
-            raise RuntimeError("the emulator is not running yet")
-        return self._emulator
-
-    def start(self) -> Self:
-        self._thread.start()
-        try:
-            async def make() -> Emulator:
-                return await Emulator(self._scenario, **self._options).start()
-
-            self._emulator = self._thread.run(make())
-        except BaseException:
-            self._thread.stop()
-            raise
-        return self
-
-    def stop(self) -> None:
-        emulator, self._emulator = self._emulator, None
-        try:
-            if emulator is not None:
-                self._thread.run(emulator.stop())
-        finally:
-            self._thread.stop()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.stop()
+        return self.served
 
     @property
     def base_url(self) -> str:
@@ -280,25 +251,25 @@ class EmulatorThread:
         return self.emulator.tls
 
     def now(self) -> datetime:
-        return self._thread.call(self.emulator.now)
+        return self._call(self.emulator.now)
 
     def advance(self, duration: Duration) -> int:
-        return self._thread.call(self.emulator.advance, duration)
+        return self._call(self.emulator.advance, duration)
 
     def set_clock(self, mode: ClockMode, *, speed: float | None = None) -> None:
-        self._thread.call(lambda: self.emulator.set_clock(mode, speed=speed))
+        self._call(lambda: self.emulator.set_clock(mode, speed=speed))
 
     def reset(self) -> Tenant:
-        return self._thread.call(self.emulator.reset)
+        return self._call(self.emulator.reset)
 
     def state(self) -> dict[str, Any]:
-        return self._thread.call(self.emulator.state)
+        return self._call(self.emulator.state)
 
     def presence_of(self, user: str) -> tuple[str, str]:
-        return self._thread.call(self.emulator.presence_of, user)
+        return self._call(self.emulator.presence_of, user)
 
     def assert_presence(self, user: str, availability: str, activity: str | None = None) -> None:
-        self._thread.call(self.emulator.assert_presence, user, availability, activity)
+        self._call(self.emulator.assert_presence, user, availability, activity)
 
     def call(self, function: Callable[[Tenant], T]) -> T:
-        return self._thread.call(lambda: function(self.emulator.tenant))
+        return self._call(lambda: function(self.emulator.tenant))

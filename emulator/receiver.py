@@ -19,7 +19,7 @@ from typing import Any, Literal, Self
 import orjson
 from aiohttp import web
 
-from emulator.loop_thread import LoopThread
+from emulator.loop_thread import OnThread
 
 NOTIFICATIONS_PATH = "/notifications"
 LIFECYCLE_PATH = "/lifecycle"
@@ -250,48 +250,18 @@ class WebhookReceiver:
                     continue
 
 
-class WebhookReceiverThread:
+class WebhookReceiverThread(OnThread[WebhookReceiver]):
     """A ``WebhookReceiver`` on a background thread, for synchronous tests: the same methods, blocking."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        self._thread = LoopThread("graph-webhook-receiver")
-        self._host = host
-        self._port = port
-        self._receiver: WebhookReceiver | None = None
+        async def make() -> WebhookReceiver:
+            return await WebhookReceiver(host, port).start()
+
+        super().__init__("graph-webhook-receiver", make)
 
     @property
     def receiver(self) -> WebhookReceiver:
-        if self._receiver is None:
-            raise RuntimeError("the receiver is not running yet")
-        return self._receiver
-
-    def start(self) -> Self:
-        self._thread.start()
-
-        async def make() -> WebhookReceiver:
-            return await WebhookReceiver(self._host, self._port).start()
-
-        try:
-            self._receiver = self._thread.run(make())
-        except BaseException:
-            self._thread.stop()
-            raise
-        return self
-
-    def stop(self) -> None:
-        receiver, self._receiver = self._receiver, None
-        try:
-            if receiver is not None:
-                self._thread.run(receiver.stop())
-        finally:
-            self._thread.stop()
-
-    def __enter__(self) -> Self:
-        return self.start()
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.stop()
+        return self.served
 
     @property
     def url(self) -> str:
@@ -307,30 +277,30 @@ class WebhookReceiverThread:
 
     @property
     def notifications(self) -> list[Notification]:
-        return self._thread.call(lambda: list(self.receiver.notifications))
+        return self._call(lambda: list(self.receiver.notifications))
 
     @property
     def handshakes(self) -> list[Handshake]:
-        return self._thread.call(lambda: list(self.receiver.handshakes))
+        return self._call(lambda: list(self.receiver.handshakes))
 
     @property
     def answers(self) -> list[tuple[str, int]]:
-        return self._thread.call(lambda: list(self.receiver.answers))
+        return self._call(lambda: list(self.receiver.answers))
 
     def answer(self, status: int = 202) -> None:
-        self._thread.call(self.receiver.answer, status)
+        self._call(self.receiver.answer, status)
 
     def fail(self, status: int = 503, *, handshake: bool = False) -> None:
-        self._thread.call(lambda: self.receiver.fail(status, handshake=handshake))
+        self._call(lambda: self.receiver.fail(status, handshake=handshake))
 
     def stall(self, *, handshake: bool = False) -> None:
-        self._thread.call(lambda: self.receiver.stall(handshake=handshake))
+        self._call(lambda: self.receiver.stall(handshake=handshake))
 
     def slow(self, seconds: float, status: int = 202, *, handshake: bool = False) -> None:
-        self._thread.call(lambda: self.receiver.slow(seconds, status, handshake=handshake))
+        self._call(lambda: self.receiver.slow(seconds, status, handshake=handshake))
 
     def next_notification(self, user: str | None = None, *, timeout: float = DEFAULT_TIMEOUT) -> Notification:
-        return self._thread.run(self.receiver.next_notification(user, timeout=timeout))
+        return self._run(self.receiver.next_notification(user, timeout=timeout))
 
     def next_lifecycle_event(self, event: str | None = None, *, timeout: float = DEFAULT_TIMEOUT) -> Notification:
-        return self._thread.run(self.receiver.next_lifecycle_event(event, timeout=timeout))
+        return self._run(self.receiver.next_lifecycle_event(event, timeout=timeout))

@@ -18,6 +18,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # cryptography itself is imported on use: plain-http serving never loads it
+    from cryptography.hazmat.primitives.asymmetric.ec import EllipticCurvePrivateKey
+    from cryptography.x509 import Certificate
 
 APP_DIR_NAME = "graph-presence-emulator"
 CA_FILE = "ca.pem"
@@ -109,9 +114,18 @@ def _write(path: Path, data: bytes, *, secret: bool = False) -> None:
     os.replace(temporary, path)
 
 
+def _write_pair(cert_path: Path, cert: Certificate, key_path: Path, key: EllipticCurvePrivateKey) -> None:
+    from cryptography.hazmat.primitives import serialization
+
+    pem = serialization.Encoding.PEM
+    _write(key_path, key.private_bytes(pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()),
+           secret=True)
+    _write(cert_path, cert.public_bytes(pem))
+
+
 def _make_ca(directory: Path) -> None:
     from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives import hashes
     from cryptography.hazmat.primitives.asymmetric import ec
     from cryptography.x509.oid import NameOID
 
@@ -133,10 +147,7 @@ def _make_ca(directory: Path) -> None:
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
         .sign(key, hashes.SHA256())
     )
-    _write(directory / CA_KEY_FILE, key.private_bytes(serialization.Encoding.PEM,
-                                                      serialization.PrivateFormat.PKCS8,
-                                                      serialization.NoEncryption()), secret=True)
-    _write(directory / CA_FILE, cert.public_bytes(serialization.Encoding.PEM))
+    _write_pair(directory / CA_FILE, cert, directory / CA_KEY_FILE, key)
 
 
 def _make_server_cert(directory: Path) -> None:
@@ -165,10 +176,7 @@ def _make_server_cert(directory: Path) -> None:
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
         .sign(ca_key, hashes.SHA256())
     )
-    _write(directory / KEY_FILE, key.private_bytes(serialization.Encoding.PEM,
-                                                   serialization.PrivateFormat.PKCS8,
-                                                   serialization.NoEncryption()), secret=True)
-    _write(directory / CERT_FILE, cert.public_bytes(serialization.Encoding.PEM))
+    _write_pair(directory / CERT_FILE, cert, directory / KEY_FILE, key)
 
 
 def _cert_is_fresh(cert_path: Path, key_path: Path) -> bool:
