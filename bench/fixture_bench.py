@@ -4,6 +4,9 @@ Target (issue 5): under 50 ms median, so that 500 tests that each get a fresh em
 for both forms the fixture uses (``Emulator`` in the test's loop, ``EmulatorThread`` for plain tests), beside a
 bare aiohttp app's start plus teardown in the same run as the baseline.
 
+It also runs pytest itself on N generated tests that take the fixture, against N that take none, and
+reports the difference per test: the cost a suite really pays, plugin and fixture machinery included.
+
     python -m bench.fixture_bench [--runs 200]
 """
 
@@ -12,8 +15,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 from aiohttp import web
 
@@ -59,6 +66,33 @@ def timed_thread(runs: int) -> list[float]:
     return samples
 
 
+PYTEST_INI = '[pytest]\nasyncio_mode = auto\nasyncio_default_fixture_loop_scope = function\n'
+TEST_BODIES = {
+    "empty_sync": "def test_{i}():\n    pass\n",
+    "empty_async": "async def test_{i}():\n    pass\n",
+    "fixture_sync": "def test_{i}(graph_emulator):\n    graph_emulator.advance(1)\n",
+    "fixture_async": "async def test_{i}(graph_emulator):\n    graph_emulator.advance(1)\n",
+}
+
+
+def pytest_seconds(kind: str, runs: int) -> float:
+    """Wall time of a pytest run of ``runs`` generated tests of one kind (median of three)."""
+    with tempfile.TemporaryDirectory() as folder:
+        root = Path(folder)
+        (root / "pytest.ini").write_text(PYTEST_INI)
+        # Both kinds import the emulator, a once-per-session cost, so the difference is the per-test one.
+        header = "import emulator.embedded\nimport emulator.receiver\n\n"
+        tests = "\n".join(TEST_BODIES[kind].format(i=i) for i in range(runs))
+        (root / f"test_{kind}.py").write_text(header + tests)
+        times = []
+        for _ in range(3):
+            began = time.perf_counter()
+            subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", str(root)],
+                           cwd=root, check=True, capture_output=True)
+            times.append(time.perf_counter() - began)
+        return statistics.median(times)
+
+
 def describe(name: str, samples: list[float], baseline: float) -> str:
     median = statistics.median(samples)
     q = statistics.quantiles(samples, n=10)
@@ -78,8 +112,10 @@ def main() -> None:
     print(describe("bare aiohttp app (baseline)", baseline, base))
     print(describe("Emulator (async tests)", loop_samples, base))
     print(describe("EmulatorThread (sync tests)", thread_samples, base))
-    worst = max(statistics.median(loop_samples), statistics.median(thread_samples))
-    print(f"500 tests pay about {worst * 500 / 1000:.1f} s for fresh emulators")
+    print(f"through pytest, {runs} generated tests per run (median of 3 runs), extra time per test:")
+    for form in ("sync", "async"):
+        extra = (pytest_seconds(f"fixture_{form}", runs) - pytest_seconds(f"empty_{form}", runs)) / runs * 1000
+        print(f"  graph_emulator in {form} tests: {extra:6.2f} ms  (500 tests: {extra * 500 / 1000:.1f} s)")
 
 
 if __name__ == "__main__":
