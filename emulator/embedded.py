@@ -88,6 +88,13 @@ class Emulator:
         if scenario is not None:
             importlib.import_module("emulator.scenarios").use_scenario(
                 self.runtime, load_scenario(scenario), clock_mode=mode, speed=speed)
+            # A start or tenant given here wins over the scenario's own, as the clock arguments do.
+            if start_ts is not None or tenant_id is not None:
+                chosen = self.runtime.settings
+                self.runtime.settings = dataclasses.replace(
+                    chosen, start=chosen.start if start_ts is None else start_ts,
+                    tenant_id=tenant_id or chosen.tenant_id)
+                self.runtime.reset()
         self.tls = tls_files(tls)
         self._host = host
         self._port = port

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import sys
 import urllib.error
 import urllib.request
 from datetime import UTC, datetime, timedelta
@@ -11,6 +13,7 @@ import aiohttp
 import pytest
 
 from emulator import Emulator, EmulatorThread
+from emulator.runtime import Runtime
 from tests.conftest import START
 
 ALICE = "fa8bf3dc-eca7-46b7-bad1-db199b62afc3"
@@ -102,3 +105,46 @@ def test_thread_serves_synchronous_code() -> None:
 def test_thread_reports_a_failed_start() -> None:
     with EmulatorThread() as first, pytest.raises(OSError):
         EmulatorThread(port=first.emulator.port).start()
+
+
+class RecordingScenarios:
+    """Stands in for ``emulator.scenarios`` through its public interface: load_scenarios and use_scenario."""
+
+    def __init__(self) -> None:
+        self.loaded: list[list[str]] = []
+        self.used: list[tuple[object, dict[str, object]]] = []
+
+    def load_scenarios(self, paths: list[object]) -> object:
+        self.loaded.append([str(p) for p in paths])
+        return ("scenario", len(self.loaded))
+
+    def use_scenario(self, runtime: Runtime, scenario: object, **options: object) -> None:
+        self.used.append((scenario, options))
+        # As the real one does: the scenario's own settings (here a start and a tenant), then a fresh tenant.
+        runtime.settings = dataclasses.replace(runtime.settings, start=1.0, tenant_id="scenario-tenant")
+        runtime.reset()
+
+
+@pytest.fixture
+def scenarios(monkeypatch: pytest.MonkeyPatch) -> RecordingScenarios:
+    recording = RecordingScenarios()
+    monkeypatch.setitem(sys.modules, "emulator.scenarios", recording)  # type: ignore[arg-type]
+    return recording
+
+
+async def test_scenario_files_objects_and_clock_options_reach_the_scenarios_interface(
+        scenarios: RecordingScenarios) -> None:
+    async with Emulator(scenario="a.yaml") as emu:
+        assert emu.clock.time() == 1.0 and emu.tenant.tenant_id == "scenario-tenant"
+    Emulator(scenario=["a.yaml", "b.yaml"], speed=30)
+    prepared = object()  # a Scenario already loaded
+    Emulator(scenario=prepared)
+    assert scenarios.loaded == [["a.yaml"], ["a.yaml", "b.yaml"]]
+    assert scenarios.used == [(("scenario", 1), {"clock_mode": "manual", "speed": None}),
+                              (("scenario", 2), {"clock_mode": "speed", "speed": 30}),
+                              (prepared, {"clock_mode": "manual", "speed": None})]
+
+
+def test_a_given_start_and_tenant_win_over_the_scenarios(scenarios: RecordingScenarios) -> None:
+    emu = Emulator(scenario="a.yaml", start=START, tenant_id="mine")
+    assert emu.clock.time() == START and emu.tenant.tenant_id == "mine"
