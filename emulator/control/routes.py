@@ -16,6 +16,9 @@ from emulator.runtime import RUNTIME
 from emulator.tenant import Tenant
 
 PREFIX = "/_emulator"
+# Emulated time stays representable (datetime, HTTP dates) however far a client pushes the clock.
+LATEST = 253_402_300_799.0 - 400 * 366 * 86400.0  # 400 years short of 9999-12-31T23:59:59Z
+MAX_SPEED = 1_000_000.0
 
 
 def _when(ts: float | None) -> str | None:
@@ -92,13 +95,18 @@ async def get_clock(request: web.Request) -> web.Response:
 async def set_clock(request: web.Request) -> web.Response:
     """Change the clock's mode or speed: ``{"mode": "manual"|"real"|"speed", "speed": N}``."""
     data = await _json_object(request)
+    unknown = sorted(set(data) - {"mode", "speed"})
+    if unknown:  # a misspelt property must not be ignored silently
+        raise errors.invalid_argument(f"Unknown property '{unknown[0]}': only 'mode' and 'speed' can be set.")
     tenant = _tenant(request)
     mode = data.get("mode", "speed" if "speed" in data else tenant.clock.mode)
     speed = data.get("speed")
     if mode not in ("real", "manual", "speed"):
         raise errors.invalid_argument("The property 'mode' must be 'real', 'manual' or 'speed'.")
-    if speed is not None and (isinstance(speed, bool) or not isinstance(speed, int | float) or speed <= 0):
-        raise errors.invalid_argument("The property 'speed' must be a number greater than 0.")
+    if speed is not None and (isinstance(speed, bool) or not isinstance(speed, int | float)
+                              or not 0 < speed <= MAX_SPEED):
+        raise errors.invalid_argument(f"The property 'speed' must be a number greater than 0 and at most "
+                                      f"{MAX_SPEED:g}.")
     request.app[RUNTIME].set_clock(mode, speed=float(speed) if speed is not None else None)
     return json_response(orjson.dumps(clock_state(tenant)))
 
@@ -120,8 +128,11 @@ async def advance_clock(request: web.Request) -> web.Response:
         seconds = requests.parse_iso_duration(text)
     except ValueError as exc:
         raise errors.invalid_argument(str(exc)) from None
+    tenant = _tenant(request)
+    if tenant.clock.time() + seconds > LATEST:
+        raise errors.invalid_argument(f"Advancing by {text} would take the clock past the year 9599.")
     ran = request.app[RUNTIME].advance(seconds)
-    state = clock_state(_tenant(request))
+    state = clock_state(tenant)
     state["ran"] = ran
     return json_response(orjson.dumps(state))
 

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
-import sys
 import urllib.error
 import urllib.request
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import aiohttp
 import pytest
 
 from emulator import Emulator, EmulatorThread
-from emulator.runtime import Runtime
+from emulator.scenarios import ScenarioError, load_scenarios
 from tests.conftest import START
 
 ALICE = "fa8bf3dc-eca7-46b7-bad1-db199b62afc3"
@@ -107,44 +106,58 @@ def test_thread_reports_a_failed_start() -> None:
         EmulatorThread(port=first.emulator.port).start()
 
 
-class RecordingScenarios:
-    """Stands in for ``emulator.scenarios`` through its public interface: load_scenarios and use_scenario."""
-
-    def __init__(self) -> None:
-        self.loaded: list[list[str]] = []
-        self.used: list[tuple[object, dict[str, object]]] = []
-
-    def load_scenarios(self, paths: list[object]) -> object:
-        self.loaded.append([str(p) for p in paths])
-        return ("scenario", len(self.loaded))
-
-    def use_scenario(self, runtime: Runtime, scenario: object, **options: object) -> None:
-        self.used.append((scenario, options))
-        # As the real one does: the scenario's own settings (here a start and a tenant), then a fresh tenant.
-        runtime.settings = dataclasses.replace(runtime.settings, start=1.0, tenant_id="scenario-tenant")
-        runtime.reset()
+OFFICE = """\
+clock: {start: 2026-03-02T09:00:00Z, mode: real}
+users:
+  - {id: fa8bf3dc-eca7-46b7-bad1-db199b62afc3, userPrincipalName: adele@contoso.com}
+timeline:
+  - at: 0s
+    user: adele@contoso.com
+    setTeamsPresence: {sessionId: desktop, availability: Available, activity: Available}
+  - {at: 10m, user: adele@contoso.com, setPresence: {sessionId: softphone, availability: Busy, activity: InACall}}
+"""
+RESTRICTED = "restrictUsers: true\nusers:\n  - {id: 0b3b1d8f-2a55-4ec1-8b7d-5a1a5c2d7f31}\n"
+SCENARIO_START = datetime(2026, 3, 2, 9, tzinfo=UTC)
 
 
 @pytest.fixture
-def scenarios(monkeypatch: pytest.MonkeyPatch) -> RecordingScenarios:
-    recording = RecordingScenarios()
-    monkeypatch.setitem(sys.modules, "emulator.scenarios", recording)  # type: ignore[arg-type]
-    return recording
+def office(tmp_path: Path) -> Path:
+    path = tmp_path / "office.yaml"
+    path.write_text(OFFICE)
+    return path
 
 
-async def test_scenario_files_objects_and_clock_options_reach_the_scenarios_interface(
-        scenarios: RecordingScenarios) -> None:
-    async with Emulator(scenario="a.yaml") as emu:
-        assert emu.clock.time() == 1.0 and emu.tenant.tenant_id == "scenario-tenant"
-    Emulator(scenario=["a.yaml", "b.yaml"], speed=30)
-    prepared = object()  # a Scenario already loaded
-    Emulator(scenario=prepared)
-    assert scenarios.loaded == [["a.yaml"], ["a.yaml", "b.yaml"]]
-    assert scenarios.used == [(("scenario", 1), {"clock_mode": "manual", "speed": None}),
-                              (("scenario", 2), {"clock_mode": "speed", "speed": 30}),
-                              (prepared, {"clock_mode": "manual", "speed": None})]
+async def test_a_scenario_file_plays_on_the_manual_clock_and_again_after_reset(office: Path) -> None:
+    async with Emulator(scenario=office) as emu:
+        assert emu.clock.mode == "manual"  # the test's default wins over the file's "real"
+        assert emu.now() == SCENARIO_START
+        emu.assert_presence("adele@contoso.com", "Available", "Available")
+        emu.advance("PT10M")
+        emu.assert_presence(ALICE, "Busy", "InACall")
+        emu.reset()
+        assert emu.now() == SCENARIO_START
+        emu.assert_presence(ALICE, "Available", "Available")
 
 
-def test_a_given_start_and_tenant_win_over_the_scenarios(scenarios: RecordingScenarios) -> None:
-    emu = Emulator(scenario="a.yaml", start=START, tenant_id="mine")
-    assert emu.clock.time() == START and emu.tenant.tenant_id == "mine"
+def test_scenarios_as_a_list_of_files_or_a_loaded_scenario(office: Path, tmp_path: Path) -> None:
+    restricted = tmp_path / "restricted.yaml"
+    restricted.write_text(RESTRICTED)
+    with EmulatorThread(scenario=[str(office), restricted]) as emu:
+        emu.assert_presence(ALICE, "Available", "Available")
+        state = emu.state()
+        assert state["restrictUsers"] is True and len(state["users"]) == 2
+    with EmulatorThread(scenario=load_scenarios([office]), speed=60) as emu:
+        assert emu.call(lambda t: (t.clock.mode, t.clock.speed)) == ("speed", 60)
+
+
+def test_a_given_start_and_tenant_win_over_the_scenarios(office: Path) -> None:
+    emu = Emulator(scenario=office, start=START, tenant_id="11111111-2222-4333-8444-555555555555")
+    assert emu.clock.time() == START
+    assert emu.tenant.tenant_id == "11111111-2222-4333-8444-555555555555"
+
+
+def test_a_bad_scenario_file_is_refused_with_its_location(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("users:\n  - {id: not-a-guid}\n")
+    with pytest.raises(ScenarioError, match=r"bad\.yaml:2"):
+        Emulator(scenario=bad)

@@ -85,37 +85,34 @@ def test_async_fixtures_under_strict_asyncio_mode(pytester: pytest.Pytester) -> 
     result.assert_outcomes(passed=1)
 
 
-def test_scenario_marker_hands_files_beside_the_test_to_the_scenarios_interface(pytester: pytest.Pytester) -> None:
-    # A stand-in for emulator.scenarios that records what the plugin passes through its public interface.
+def test_scenarios_by_marker_beside_the_test_or_by_options(pytester: pytest.Pytester) -> None:
     pytester.makepyprojecttoml(ASYNCIO_AUTO)
-    pytester.makeconftest('''
-        import sys, types
-        import pytest
-
-        calls = []
-
-        @pytest.fixture(autouse=True)
-        def recording_scenarios(monkeypatch):
-            module = types.ModuleType("emulator.scenarios")
-            module.load_scenarios = lambda paths: ("loaded", [str(p) for p in paths])
-            module.use_scenario = lambda runtime, scenario, **kw: calls.append((scenario, kw))
-            monkeypatch.setitem(sys.modules, "emulator.scenarios", module)
-            yield calls
-            calls.clear()
-    ''')
-    pytester.makefile(".yaml", office="users: []")
+    pytester.mkdir("scenarios")
+    pytester.path.joinpath("scenarios", "office.yaml").write_text(
+        "clock: {start: 2026-03-02T09:00:00Z}\n"
+        "users:\n  - {id: fa8bf3dc-eca7-46b7-bad1-db199b62afc3, userPrincipalName: adele@contoso.com}\n"
+        "timeline:\n  - {at: 5m, user: adele@contoso.com, setTeamsPresence: "
+        "{sessionId: desktop, availability: Busy, activity: InAMeeting}}\n")
     pytester.makepyfile(test_scenario='''
-        import os
         import pytest
 
-        @pytest.mark.emulator_scenario("office.yaml")
-        def test_marker(graph_emulator, recording_scenarios):
-            [(scenario, options)] = recording_scenarios
-            assert scenario == ("loaded", [os.path.join(os.path.dirname(__file__), "office.yaml")])
-            assert options == {"clock_mode": "manual", "speed": None}
+        @pytest.mark.emulator_scenario("scenarios/office.yaml")
+        def test_marker(graph_emulator):
+            assert graph_emulator.now().isoformat() == "2026-03-02T09:00:00+00:00"
+            graph_emulator.advance("PT5M")
+            graph_emulator.assert_presence("adele@contoso.com", "Busy", "InAMeeting")
 
-        def test_no_marker_no_scenario(graph_emulator, recording_scenarios):
-            assert recording_scenarios == []
+        @pytest.mark.emulator_scenario("scenarios/office.yaml")
+        async def test_marker_in_an_async_test(graph_emulator):
+            graph_emulator.advance("PT5M")
+            graph_emulator.assert_presence("adele@contoso.com", "Busy", "InAMeeting")
+
+        @pytest.mark.parametrize("graph_emulator", [{"scenario": "scenarios/office.yaml"}], indirect=True)
+        def test_option(graph_emulator):
+            assert len(graph_emulator.state()["users"]) == 1
+
+        def test_none_without(graph_emulator):
+            assert graph_emulator.state()["users"] == []
     ''')
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
-    result.assert_outcomes(passed=2)
+    result.assert_outcomes(passed=4)
