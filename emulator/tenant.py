@@ -7,12 +7,14 @@ leave a stale piece of state behind.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from emulator.clock import Clock, ClockMode, Scheduler
 from emulator.presence.directory import PresenceDirectory
 from emulator.scenarios.timeline import ScenarioTimeline
-from emulator.tokens import TokenIssuer
+
+if TYPE_CHECKING:
+    from emulator.tokens import TokenIssuer
 
 DEFAULT_TENANT_ID = "00000000-0000-4000-8000-000000000001"
 # The application named when a request carries no token that names one.
@@ -49,7 +51,13 @@ class Tenant:
         self.scheduler = Scheduler(self.clock)
         self.presence = PresenceDirectory(self.scheduler, restrict_users=self.settings.restrict_users)
         self.timeline = ScenarioTimeline(self.scheduler, self.presence)
-        self.tokens = TokenIssuer.shared()
+
+    @property
+    def tokens(self) -> TokenIssuer:
+        # Made on first use: its RSA key and the JWT library cost a cold start more than the rest of the app.
+        from emulator.tokens import TokenIssuer
+
+        return TokenIssuer.shared()
 
     def advance(self, seconds: float) -> int:
         """Move the clock forward, running every timed effect that falls due on the way."""
