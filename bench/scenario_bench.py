@@ -55,14 +55,20 @@ def direct_set_presence(scenario: Scenario, *, graph_semantics: bool = False) ->
     tenant = fresh_tenant(scenario)
     for user in scenario.users:
         tenant.presence.add_user(user.id, user.user_principal_name, user.display_name)
-    ids = [scenario.users[i].id for i in scenario.plan.users]
+    # Each operation flips its user between two pairs, so that each is a visible change (a new
+    # sequenceNumber), as the scenario's are: the same work per operation, minus the scenario machinery.
+    flips: dict[int, int] = {}
+    operations = []
+    for index in scenario.plan.users:
+        flips[index] = flip = flips.get(index, 0) ^ 1
+        operations.append((scenario.users[index].id, flip))
     pairs = [("Available", "Available"), ("Busy", "InACall")]
     set_session = tenant.presence.set_session
     expires_in, fades, source = (300.0, True, "application") if graph_semantics else (None, False, "teams")
 
     def work() -> None:
-        for n, user_id in enumerate(ids):
-            availability, activity = pairs[n & 1]
+        for user_id, flip in operations:
+            availability, activity = pairs[flip]
             set_session(user_id, "desktop", availability, activity, expires_in=expires_in, fades=fades,
                         source=source)
     return timed(work)

@@ -160,10 +160,11 @@ def validate(files: Sequence[str], *, merge: bool = False) -> int:
 
 
 async def serve(args: argparse.Namespace) -> None:
+    scenario = load_scenario_or_exit(args.scenario)
     runtime = Runtime(settings_from_args(args))
-    use_scenario(runtime, load_scenario_or_exit(args.scenario), clock_mode=args.clock, speed=args.speed)
     tls_files = tls_from_args(args)
-    app = create_app(runtime)
+    app = create_app(runtime)  # first, so that what the app hooks onto each tenant sees the scenario from its start
+    use_scenario(runtime, scenario, clock_mode=args.clock, speed=args.speed)
     in_flight = InFlight()
     app.middlewares.insert(0, in_flight.middleware)
     runner = web.AppRunner(app, access_log=logging.getLogger("aiohttp.access") if args.access_log else None,

@@ -85,6 +85,8 @@ class Emulator:
         if tenant_id is not None:
             settings = dataclasses.replace(settings, tenant_id=tenant_id)
         self.runtime = Runtime(settings)
+        # The app first, so that what it hooks onto each tenant (listeners) sees the scenario from its start.
+        self._app: web.Application | None = create_app(self.runtime)
         if scenario is not None:
             importlib.import_module("emulator.scenarios").use_scenario(
                 self.runtime, load_scenario(scenario), clock_mode=mode, speed=speed)
@@ -104,11 +106,11 @@ class Emulator:
     # Life cycle -------------------------------------------------------------------------------------------
 
     async def start(self) -> Self:
-        if self._runner is not None:
-            raise RuntimeError("this emulator is already running")
+        app, self._app = self._app, None
+        if app is None:
+            raise RuntimeError("an Emulator runs once: make a new one to start again")
         # No access log and a short grace period: a test's leftover connection must not hold up teardown.
-        runner = web.AppRunner(create_app(self.runtime), access_log=None, handle_signals=False,
-                               shutdown_timeout=1.0)
+        runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
         await runner.setup()
         try:
             site = web.TCPSite(runner, self._host, self._port,
@@ -190,15 +192,16 @@ class Emulator:
 
     def reset(self) -> Tenant:
         """Drop all state for a fresh tenant (the scenario, if any, is loaded again)."""
-        return self.runtime.reset()
+        self.runtime.reset()
+        return self._caught_up()
 
     def state(self) -> dict[str, Any]:
         """The same dump as ``GET /_emulator/state``: every user, their sessions, expiries and the clock."""
-        return tenant_state(self.runtime.tenant)
+        return tenant_state(self._caught_up())
 
     def presence_of(self, user: str) -> tuple[str, str]:
         """A user's (availability, activity) as Graph shows them now; ``Offline`` for a user never seen."""
-        found = self.runtime.tenant.presence.find(user)
+        found = self._caught_up().presence.find(user)
         return ("Offline", "Offline") if found is None else (found.availability, found.activity)
 
     def assert_presence(self, user: str, availability: str, activity: str | None = None) -> None:
@@ -212,7 +215,13 @@ class Emulator:
 
     def call(self, function: Callable[[Tenant], T]) -> T:
         """Run ``function(tenant)`` against the live state (on the server's loop) and return its result."""
-        return function(self.runtime.tenant)
+        return function(self._caught_up())
+
+    def _caught_up(self) -> Tenant:
+        """The tenant with whatever is due by now run first, as every Graph request sees it."""
+        tenant = self.runtime.tenant
+        tenant.scheduler.run_due()
+        return tenant
 
 
 class EmulatorThread(OnThread[Emulator]):
@@ -279,4 +288,4 @@ class EmulatorThread(OnThread[Emulator]):
         self._call(self.emulator.assert_presence, user, availability, activity)
 
     def call(self, function: Callable[[Tenant], T]) -> T:
-        return self._call(lambda: function(self.emulator.tenant))
+        return self._call(lambda: self.emulator.call(function))

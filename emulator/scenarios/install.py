@@ -71,6 +71,7 @@ def use_scenario(runtime: Runtime, scenario: Scenario, *, clock_mode: str | None
         raise ValueError("speed must be greater than 0")
     runtime.on_tenant[:] = [h for h in runtime.on_tenant if not isinstance(h, ScenarioHook)]
     runtime.settings = scenario_settings(runtime.settings, scenario, clock_mode, speed)
-    # Last, so that hooks installed before (listeners) see the scenario's first events.
     runtime.on_tenant.append(ScenarioHook(scenario, clock_mode, speed))
     runtime.reset()
+    # The events due at the start run once every hook has run (after a reset, the next request runs them).
+    runtime.tenant.scheduler.run_due()

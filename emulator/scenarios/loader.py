@@ -120,7 +120,18 @@ def _walk(node: yaml.Node, path: Path_, marks: Marks, problems: list[str]) -> No
 
 
 def read_yaml(text: str, source: str) -> tuple[Any, Marks]:
-    """The document's data and the marks of its nodes; a syntax error is a ``ScenarioError``."""
+    """The document's data and the marks of its nodes; a syntax error is a ``ScenarioError``. JSON is read
+    as the YAML it is, except that YAML refuses the tabs JSON may be indented with: those become spaces
+    (in JSON a tab can only be whitespace; in a string it is escaped), keeping every line and column."""
+    try:
+        return _read_yaml(text, source)
+    except ScenarioError:
+        if "\t" not in text or not text.lstrip().startswith(("{", "[")):
+            raise
+        return _read_yaml(text.replace("\t", " "), source)
+
+
+def _read_yaml(text: str, source: str) -> tuple[Any, Marks]:
     marks = Marks(source)
     loader = _Loader(text)
     try:

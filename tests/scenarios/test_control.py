@@ -184,3 +184,22 @@ def test_a_crowd_replays_identically_when_loaded_again() -> None:
         histories.append(history)
     assert len(histories[0]) > 10_000 and histories[0] == histories[1]
     assert len({at for _, at, *_ in histories[0]}) > 5_000  # the jitter spreads the members' times
+
+
+async def test_a_tab_indented_json_scenario_loads(client: TestClient) -> None:
+    body = json.dumps({"users": [{"id": ADELE}], "timeline": [{"at": "0s", "user": ADELE, "setTeamsPresence": {
+        "sessionId": "d", "availability": "Busy", "activity": "InAMeeting"}}]}, indent="\t")
+    resp = await client.post("/_emulator/scenario?clock=manual", data=body,
+                             headers={"Content-Type": "application/json"})
+    assert resp.status == 200, await resp.text()
+    assert await presence(client) == (200, ("Busy", "InAMeeting"))
+
+
+async def test_a_listener_hooked_after_the_scenario_sees_its_start_after_a_reset(client: TestClient,
+                                                                                 runtime: Runtime) -> None:
+    use_scenario(runtime, load_scenarios([BUNDLED / "walkthrough.yaml"]), clock_mode="manual")
+    history = record(runtime)  # installed after the scenario, as an app component might be
+    assert history == []
+    await client.post("/_emulator/reset")
+    assert await presence(client) == (200, ("Available", "Available"))  # the request runs the start's events
+    assert [(h[0], h[3], h[4]) for h in history] == [(ADELE, "Available", "Available")]

@@ -227,6 +227,7 @@ def test_every_action_parses_and_plays() -> None:
 """, "office.yaml")
     tenant = Tenant(TenantSettings(clock_mode="manual", start=scenario.start))
     tenant.timeline.play(scenario)
+    tenant.scheduler.run_due()  # what is due at the start waits on the scheduler, like everything else
     user = tenant.presence.users["fa8bf3dc-eca7-46b7-bad1-db199b62afc3"]
     seen = []
     for _ in range(6):
