@@ -116,3 +116,39 @@ def test_scenarios_by_marker_beside_the_test_or_by_options(pytester: pytest.Pyte
     ''')
     result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
     result.assert_outcomes(passed=4)
+
+
+def docs_block(containing: str) -> str:
+    blocks = re.findall(r"```python\n(.*?)```", (ROOT / "docs" / "usage.md").read_text(), re.S)
+    return next(block for block in blocks if containing in block)
+
+
+def test_the_subscriber_example_in_the_docs_runs_as_written(pytester: pytest.Pytester) -> None:
+    pytester.makepyprojecttoml(ASYNCIO_AUTO)
+    pytester.makepyfile(test_subscriber=docs_block("async def test_a_call_is_notified") + '''
+
+def test_the_same_from_a_plain_test(graph_emulator, webhook_receiver):
+    import json, urllib.request
+    expiry = graph_emulator.now() + timedelta(minutes=50)
+
+    def post(path, body):
+        request = urllib.request.Request(graph_emulator.base_url + path, data=json.dumps(body).encode(),
+                                         method="POST", headers={"Content-Type": "application/json"})
+        return urllib.request.urlopen(request).status
+
+    assert post("/v1.0/subscriptions", {
+        "changeType": "updated", "resource": f"/communications/presences/{ALICE}",
+        "notificationUrl": webhook_receiver.url, "clientState": "s3cret",
+        "expirationDateTime": expiry.isoformat().replace("+00:00", "Z")}) == 201
+    assert [h.path for h in webhook_receiver.handshakes] == ["/notifications"]
+    webhook_receiver.fail(503)
+    post(f"/v1.0/users/{ALICE}/presence/setPresence",
+         {"sessionId": "softphone", "availability": "Busy", "activity": "InACall"})
+    assert webhook_receiver.next_notification(ALICE, timeout=5).client_state == "s3cret"
+    webhook_receiver.answer()
+    graph_emulator.advance("PT1M")  # the first retry falls due on the emulated clock and goes out
+    retried = webhook_receiver.next_notification(ALICE, timeout=5)
+    assert retried.subscription_id and retried["resourceData"]["id"] == ALICE
+''')
+    result = pytester.runpytest_subprocess("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=2)
