@@ -128,7 +128,7 @@ def test_the_subscriber_example_in_the_docs_runs_as_written(pytester: pytest.Pyt
     pytester.makepyfile(test_subscriber=docs_block("async def test_a_call_is_notified") + '''
 
 def test_the_same_from_a_plain_test(graph_emulator, webhook_receiver):
-    import json, urllib.request
+    import json, time, urllib.request
     expiry = graph_emulator.now() + timedelta(minutes=50)
 
     def post(path, body):
@@ -145,6 +145,10 @@ def test_the_same_from_a_plain_test(graph_emulator, webhook_receiver):
     post(f"/v1.0/users/{ALICE}/presence/setPresence",
          {"sessionId": "softphone", "availability": "Busy", "activity": "InACall"})
     assert webhook_receiver.next_notification(ALICE, timeout=5).client_state == "s3cret"
+    deadline = time.monotonic() + 5  # the 503 reaches the emulator's delivery log a moment after the receiver
+    while not graph_emulator.call(lambda t: t.delivery.log.query(status="failed")):
+        assert time.monotonic() < deadline, "the failed delivery was never logged"
+        time.sleep(0.005)
     webhook_receiver.answer()
     graph_emulator.advance("PT1M")  # the first retry falls due on the emulated clock and goes out
     retried = webhook_receiver.next_notification(ALICE, timeout=5)
