@@ -96,8 +96,8 @@ async def set_clock(request: web.Request) -> web.Response:
     """Change the clock's mode or speed: ``{"mode": "manual"|"real"|"speed", "speed": N}``."""
     data = await _json_object(request)
     unknown = sorted(set(data) - {"mode", "speed"})
-    if unknown:  # a misspelt property must not be ignored silently
-        raise errors.invalid_argument(f"Unknown property '{unknown[0]}': only 'mode' and 'speed' can be set.")
+    if unknown:  # as the OpenAPI document says (additionalProperties: false)
+        raise errors.invalid_argument(f"The property '{unknown[0]}' is not a clock setting; use 'mode' and 'speed'.")
     tenant = _tenant(request)
     mode = data.get("mode", "speed" if "speed" in data else tenant.clock.mode)
     speed = data.get("speed")
