@@ -50,7 +50,7 @@ class BatchRequestItem(BaseModel):
     """One request of a batch. Unknown properties are ignored, as Graph does (msgraph-core, for one,
     sends ``depends_on``, which is therefore not a dependency)."""
 
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     id: StrictStr = Field(min_length=1, description="Unique in the batch, compared case-insensitively.")
     method: StrictStr = Field(description="GET, POST, PUT, PATCH or DELETE.")
@@ -62,7 +62,7 @@ class BatchRequestItem(BaseModel):
 
 
 class BatchRequestBody(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="ignore", defer_build=True)
 
     requests: list[BatchRequestItem] = Field(description=f"At most {MAX_REQUESTS} requests.")
 

@@ -79,7 +79,7 @@ class GraphBody(BaseModel):
     """Base of the action bodies: strict types, unknown properties rejected (as OData does), and
     ``@odata.*`` annotations ignored."""
 
-    model_config = ConfigDict(strict=True, extra="forbid")
+    model_config = ConfigDict(strict=True, extra="forbid", defer_build=True)
 
     @model_validator(mode="before")
     @classmethod

@@ -21,15 +21,15 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import cache
-from typing import Any
-
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, padding
-from cryptography.hazmat.primitives.asymmetric import rsa
-from cryptography.hazmat.primitives.asymmetric.padding import MGF1, OAEP
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+from typing import TYPE_CHECKING, Any
 
 from emulator.tokens import TokenIssuer
+
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+# cryptography is imported by the functions that use it (the first encrypted subscription), not here: it
+# costs tens of milliseconds that every cold start of `serve` would pay.
 
 # The Graph change-notification publisher named in every validation token (spec §4.6).
 PUBLISHER_APP_ID = "0bf30f3b-4a52-48df-9a82-234910c4a086"
@@ -50,6 +50,10 @@ class EncryptionCertificate:
 
 def load_certificate(encoded: str) -> EncryptionCertificate:
     """Parse ``encryptionCertificate`` (base64 DER, as Graph takes it; a PEM is also accepted)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
     text = encoded.strip()
     try:
         if text.startswith("-----BEGIN"):
@@ -69,6 +73,10 @@ def load_certificate(encoded: str) -> EncryptionCertificate:
 
 def encrypt_content(plaintext: bytes, certificate: EncryptionCertificate, certificate_id: str) -> dict[str, str]:
     """One item's ``encryptedContent``."""
+    from cryptography.hazmat.primitives import hashes, padding
+    from cryptography.hazmat.primitives.asymmetric.padding import MGF1, OAEP
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
     key = os.urandom(32)
     padder = padding.PKCS7(algorithms.AES.block_size).padder()
     padded = padder.update(plaintext) + padder.finalize()

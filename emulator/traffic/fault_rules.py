@@ -25,7 +25,8 @@ _RULE_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True,
+                              defer_build=True)  # built at first use, not at serve's start
 
 
 class Window(_Model):
@@ -186,8 +187,10 @@ FaultRule = Annotated[
     Discriminator(_target, custom_error_type="invalid_target",
                   custom_error_message="'target' must be 'request' (the default) or 'delivery'"),
 ]
-FAULT_RULE: TypeAdapter[RequestFault | DeliveryFault] = TypeAdapter(FaultRule)
-FAULT_RULES: TypeAdapter[list[RequestFault | DeliveryFault]] = TypeAdapter(list[FaultRule])
+# Built at their first use (the first POST /_emulator/faults), not at import: serve's cold start pays for neither.
+FAULT_RULE: TypeAdapter[RequestFault | DeliveryFault] = TypeAdapter(FaultRule, config=ConfigDict(defer_build=True))
+FAULT_RULES: TypeAdapter[list[RequestFault | DeliveryFault]] = TypeAdapter(
+    list[FaultRule], config=ConfigDict(defer_build=True))
 
 
 def path_regex(pattern: str) -> str:

@@ -35,7 +35,8 @@ _STATUS = re.compile(r"^([1-5])(?:xx|XX)$|^(\d{3}|0)$")
 class JournalSettings(BaseModel):
     """``GET``/``POST /_emulator/requests/settings``; ``serve --journal-size N`` sets the capacity."""
 
-    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True,
+                              defer_build=True)  # built at first use, not at serve's start
 
     capacity: int = Field(default=DEFAULT_CAPACITY, ge=0, le=1_000_000, description="0 turns the journal off.")
     max_body_bytes: int = Field(default=DEFAULT_MAX_BODY, ge=0, le=4 * 1024 * 1024)
@@ -112,7 +113,8 @@ class JournalEntry:
 class JournalQuery(BaseModel):
     """The filters of ``GET /_emulator/requests`` (and of its ``har`` and ``summary`` views)."""
 
-    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True,
+                              defer_build=True)  # built at first use, not at serve's start
 
     path: str | None = Field(default=None, description="A substring of the path, or a glob when it has * ? [")
     method: str | None = Field(default=None, description="GET, or several: GET,POST")

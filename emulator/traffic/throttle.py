@@ -28,7 +28,8 @@ class ThrottleSettings(BaseModel):
     ``activityLimitReached`` is the documented code for "the app or user has been throttled" (errors.md).
     """
 
-    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True)
+    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True,
+                              defer_build=True)  # built at first use, not at serve's start
 
     enabled: bool = True
     preset: Literal["1500", "10000"] | None = None
