@@ -1,0 +1,94 @@
+"""How long advancing the clock 24 hours takes over many expiring presence sessions.
+
+Each user gets one application session as ``setPresence`` makes it (Available, so it fades), and the clock is
+then advanced by 24 hours in one call, which runs every fade and expiry in time order. Two workloads:
+
+``default``: every session is a default PT5M session set at the same instant; each expires at 5 minutes
+(where it would also have faded), so each is one scheduler entry and one published change.
+
+``staggered``: sessions are set over the first hour with expirations from PT5M to PT4H, so most fade to
+AvailableInactive, then Away, then expire, at times spread over the day (up to three entries and changes
+each).
+
+A listener counts the published changes, and the bench checks that every user ends Offline with nothing left
+on the scheduler. Timing covers only the advance, best and median of ``--repeat`` fresh runs.
+
+    python -m bench.clock_advance [--sessions 100000] [--repeat 3] [--limit-s 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import statistics
+import sys
+import time
+
+from bench.servers import SESSION_ID, user_id
+from emulator.presence.directory import PresenceChange
+from emulator.tenant import Tenant, TenantSettings
+
+DAY = 24 * 3600.0
+DURATIONS = [300.0 * k for k in range(1, 49)]  # PT5M .. PT4H in steps of 5 minutes
+
+
+def build(sessions: int, workload: str) -> Tenant:
+    tenant = Tenant(TenantSettings(clock_mode="manual", start=1_790_000_000.0))
+    directory = tenant.presence
+    if workload == "default":
+        for i in range(sessions):
+            directory.set_session(user_id(i), SESSION_ID, "Available", "Available", expires_in=300.0)
+    else:
+        per_step = max(1, sessions // 360)  # set over the first hour, in 10 s steps
+        for i in range(sessions):
+            if i and i % per_step == 0:
+                tenant.advance(10.0)
+            directory.set_session(user_id(i), SESSION_ID, "Available", "Available",
+                                  expires_in=DURATIONS[i % len(DURATIONS)])
+    return tenant
+
+
+def run_once(sessions: int, workload: str) -> tuple[float, int, int]:
+    """(seconds the 24-hour advance took, scheduler entries it ran, changes it published)."""
+    tenant = build(sessions, workload)
+    changes = 0
+
+    def count(_change: PresenceChange) -> None:
+        nonlocal changes
+        changes += 1
+
+    tenant.presence.listeners.append(count)
+    gc.collect()
+    start = time.perf_counter()
+    ran = tenant.advance(DAY)
+    elapsed = time.perf_counter() - start
+    directory = tenant.presence
+    assert all(u.availability == "Offline" and not u.sessions for u in directory.users.values())
+    assert tenant.scheduler.next_due() is None
+    return elapsed, ran, changes
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.clock_advance", description=__doc__.splitlines()[0])
+    parser.add_argument("--sessions", type=int, default=100_000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--limit-s", type=float, default=2.0)
+    parser.add_argument("--workload", choices=("default", "staggered", "both"), default="both")
+    args = parser.parse_args(argv)
+    workloads = ("default", "staggered") if args.workload == "both" else (args.workload,)
+    ok = True
+    for workload in workloads:
+        runs = [run_once(args.sessions, workload) for _ in range(args.repeat)]
+        times = [r[0] for r in runs]
+        _, ran, changes = runs[0]
+        median = statistics.median(times)
+        met = median < args.limit_s
+        ok = ok and met
+        print(f"{workload:<9} advance 24h over {args.sessions} sessions: median {median:.3f} s "
+              f"(best {min(times):.3f}, worst {max(times):.3f}); {ran} entries ran, {changes} changes published; "
+              f"limit {args.limit_s:g} s: {'ok' if met else 'MISSED'}")
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
