@@ -60,7 +60,9 @@ def presence_bytes(user: User | None, user_id: str, *, own: bool) -> bytes:
     key = "own" if own else "other"
     body = user.wire_cache.get(key)
     if body is None:
-        body = orjson.dumps(presence_dict(user, user_id, own=own))
+        # orjson's result keeps its whole working buffer (4 KB), which would be most of a user's memory once
+        # cached: what stays is a copy of the exact size.
+        body = bytes(memoryview(orjson.dumps(presence_dict(user, user_id, own=own))))
         user.wire_cache[key] = body
     return body
 
