@@ -126,7 +126,7 @@ def error_response(exc: GraphError, request_id: str, client_request_id: str, now
 async def read_json_body(request: web.Request) -> bytes:
     """The raw body of a POST/PATCH, after checking it is JSON when there is one."""
     raw = await request.read()
-    if raw.strip():
+    if raw and not raw.isspace():
         content_type = request.headers.get("Content-Type", "")
         if content_type.split(";", 1)[0].strip().lower() != "application/json":
             raise errors.unsupported_media_type(content_type or "(none)")

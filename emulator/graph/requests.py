@@ -151,7 +151,7 @@ Body = TypeVar("Body", bound=GraphBody)
 def parse_body(model: type[Body], raw: bytes) -> Body:
     """Validate a JSON body against ``model``; an empty body counts as ``{}``."""
     try:
-        data = orjson.loads(raw) if raw.strip() else {}
+        data = orjson.loads(raw) if raw and not raw.isspace() else {}
     except orjson.JSONDecodeError as exc:
         raise errors.malformed_json(str(exc)) from None
     if not isinstance(data, dict):
