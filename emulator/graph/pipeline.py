@@ -12,7 +12,7 @@ from collections.abc import Awaitable, Callable
 from email.utils import formatdate
 
 from aiohttp import hdrs, web
-from multidict import CIMultiDict
+from multidict import CIMultiDict, istr
 
 from emulator.graph import errors
 from emulator.graph.errors import GraphError
@@ -25,6 +25,9 @@ JSON = "application/json; charset=utf-8"
 GRAPH_PREFIXES = ("/v1.0/", "/beta/")
 # Copied by every Response (aiohttp copies the headers it is given); a CIMultiDict copies faster than a dict.
 _JSON_HEADERS = CIMultiDict({hdrs.CONTENT_TYPE: JSON})
+# Header names as istr, which CIMultiDict looks up without folding their case on every request.
+REQUEST_ID = istr("request-id")
+CLIENT_REQUEST_ID = istr("client-request-id")
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
@@ -87,7 +90,7 @@ def from_http(request: web.Request, exc: web.HTTPException) -> GraphError:
 @web.middleware
 async def graph_pipeline(request: web.Request, handler: Handler) -> web.StreamResponse:
     request_id = new_request_id()
-    client_request_id = request.headers.get("client-request-id") or request_id
+    client_request_id = request.headers.get(CLIENT_REQUEST_ID) or request_id
     tenant = request.app[RUNTIME].tenant
     now = tenant.clock.time()
     if tenant.scheduler.is_due(now):  # a running clock may have passed an entry its real-time driver has yet to run
@@ -106,10 +109,10 @@ async def graph_pipeline(request: web.Request, handler: Handler) -> web.StreamRe
         log.exception("unhandled error on %s %s", request.method, request.path)
         response = error_response(errors.internal_error(), request_id, client_request_id, now)
     headers = response.headers
-    headers["request-id"] = request_id
-    headers["client-request-id"] = client_request_id
-    if "Date" not in headers:
-        headers["Date"] = http_date(now)
+    headers[REQUEST_ID] = request_id
+    headers[CLIENT_REQUEST_ID] = client_request_id
+    if hdrs.DATE not in headers:
+        headers[hdrs.DATE] = http_date(now)
     return response
 
 
