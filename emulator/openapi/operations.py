@@ -12,10 +12,15 @@ from dataclasses import dataclass
 from pydantic import BaseModel
 
 from emulator.control.auth_routes import TokenBody
+from emulator.control.notification_routes import LifecycleBody
 from emulator.graph import requests
 from emulator.graph.batch_routes import BatchRequestBody
 from emulator.graph.permissions import ACTION_NAMES
+from emulator.graph.subscription_routes import SubscriptionBody, SubscriptionUpdateBody
 from emulator.openapi import schemas
+from emulator.openapi import traffic_schemas as traffic
+from emulator.traffic.journal import JournalSettings
+from emulator.traffic.throttle import ThrottleSettings
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +68,30 @@ OPERATIONS: dict[str, Operation] = {
     "POST /$batch": Operation("JSON batching: up to 20 requests in one", "batch", schemas.BatchResponse,
                               body=BatchRequestBody, body_required=True,
                               description="Each request is run as if sent alone; see docs/auth-and-batch.md."),
+    "POST /subscriptions": Operation(
+        "Subscribe to presence changes", "subscriptions", schemas.SubscriptionEntity, status=201,
+        body=SubscriptionBody, body_required=True,
+        description="Runs the validation handshake on the notification URLs first; see docs/notifications.md."),
+    "GET /subscriptions": Operation("This application's subscriptions", "subscriptions",
+                                    schemas.SubscriptionCollection),
+    "GET /subscriptions/{}": Operation("A subscription", "subscriptions", schemas.SubscriptionEntity),
+    "PATCH /subscriptions/{}": Operation("Renew or move a subscription", "subscriptions", schemas.SubscriptionEntity,
+                                         body=SubscriptionUpdateBody, body_required=True),
+    "DELETE /subscriptions/{}": Operation("Delete a subscription", "subscriptions", None, status=204),
+    "POST /subscriptions/{}/reauthorize": Operation("Reauthorize a subscription", "subscriptions", None,
+                                                    status=204),
     # -- control plane ----------------------------------------------------------------------------------
+    "GET /_emulator/deliveries": Operation(
+        "Every delivery attempt", "notifications", schemas.DeliveryLog,
+        description="Filter with ?subscriptionId=&url=&status=&kind=."),
+    "DELETE /_emulator/deliveries": Operation("Clear the delivery log", "notifications", None, status=204),
+    "GET /_emulator/endpoints": Operation("Each notification URL's queue and slow/drop state", "notifications",
+                                          schemas.NotificationEndpoints),
+    "GET /_emulator/subscriptions": Operation("Every subscription of every application", "notifications",
+                                              schemas.SubscriptionList),
+    "POST /_emulator/subscriptions/{}/lifecycle": Operation(
+        "Send a lifecycle event (missed, subscriptionRemoved, reauthorizationRequired)", "notifications",
+        schemas.LifecycleSent, status=202, body=LifecycleBody, body_required=True),
     "GET /_emulator/health": Operation("Liveness", "control", schemas.Health),
     "POST /_emulator/reset": Operation("Replace all state with a fresh tenant", "control", schemas.Reset),
     "GET /_emulator/clock": Operation("The emulated clock", "control", schemas.ClockState),
@@ -85,4 +113,31 @@ OPERATIONS: dict[str, Operation] = {
     "GET /_emulator/timeline": Operation("What the scenario ran and what is to come", "scenarios",
                                          schemas.Timeline),
     "GET /_emulator/openapi.json": Operation("This document", "control", schemas.OpenApiDocument),
+    # -- journal, faults, throttling (docs/faults-and-journal.md) ---------------------------------------
+    "GET /_emulator/requests": Operation(
+        "The request journal", "journal", traffic.JournalEntries,
+        description="Query filters: path (substring, or a glob with * ? [), method, status (429, 4xx, 429,503), "
+                    "since, until (emulated date-times), applicationId, fault, earlyRetry, throttled, limit."),
+    "DELETE /_emulator/requests": Operation("Clear the journal and its retry counts", "journal", status=204),
+    "GET /_emulator/requests/har": Operation("The journal as HAR 1.2 (same filters)", "journal",
+                                             traffic.HarDocument),
+    "GET /_emulator/requests/summary": Operation("Counts, latency and early retries (same filters)", "journal",
+                                                 traffic.JournalSummary),
+    "GET /_emulator/requests/settings": Operation("The journal's settings", "journal",
+                                                  traffic.JournalSettingsState),
+    "POST /_emulator/requests/settings": Operation("Change the journal's settings", "journal",
+                                                   traffic.JournalSettingsState, body=JournalSettings),
+    "GET /_emulator/faults": Operation("The fault rules, with how often each matched and fired", "faults",
+                                       traffic.FaultRules),
+    "POST /_emulator/faults": Operation(
+        "Add a fault rule (an object) or several (an array)", "faults", traffic.FaultRulesAdded, status=201,
+        body_required=True, description="The rule model: emulator/traffic/fault_rules.py."),
+    "DELETE /_emulator/faults": Operation("Remove every fault rule", "faults", status=204),
+    "GET /_emulator/faults/{}": Operation("One fault rule", "faults", traffic.FaultRuleState),
+    "DELETE /_emulator/faults/{}": Operation("Remove one fault rule", "faults", status=204),
+    "GET /_emulator/throttling": Operation("The throttle and each application's count in its window",
+                                           "throttling", traffic.ThrottlingState),
+    "POST /_emulator/throttling": Operation("Set the throttle: a preset, a custom limit, or off", "throttling",
+                                            traffic.ThrottlingState, body=ThrottleSettings, body_required=True),
+    "DELETE /_emulator/throttling": Operation("Throttling off", "throttling", traffic.ThrottlingState),
 }
