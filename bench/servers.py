@@ -4,8 +4,9 @@
 must do: a constant presence body for a read, ``orjson`` over prebuilt presence dicts for the bulk read,
 parse the JSON body and answer 200 for ``setPresence``.
 
-``emulator``: the emulator's own app, served as ``python -m emulator serve`` serves it (access log off), with
-``--users`` users that each have one application session. Its clock is manual, so nothing fades or expires
+``emulator``: the emulator's own app, served as ``python -m emulator serve`` serves it (access log off, the
+request journal at its default size unless ``--journal-size`` says otherwise), with ``--users`` users that each
+have one application session. Its clock is manual, so nothing fades or expires
 while it is being measured and every round sees the same state.
 
 Run one: ``python -m bench.servers baseline|emulator --users 10000 [--port 0]``; it prints
@@ -75,12 +76,17 @@ def baseline_app(users: int) -> web.Application:
     return app
 
 
-def emulator_app(users: int) -> web.Application:
+def emulator_app(users: int, journal_size: int | None = None) -> web.Application:
+    """The emulator as ``serve`` builds it; ``journal_size`` as ``serve --journal-size`` (None: its default)."""
     from emulator.app import create_app
     from emulator.runtime import Runtime
     from emulator.tenant import TenantSettings
+    from emulator.traffic.journal import JournalSettings
 
-    runtime = Runtime(TenantSettings(clock_mode="manual"))
+    settings = TenantSettings(clock_mode="manual")
+    if journal_size is not None:
+        settings = TenantSettings(clock_mode="manual", journal=JournalSettings(capacity=journal_size))
+    runtime = Runtime(settings)
     directory = runtime.tenant.presence
     for i in range(users):
         directory.set_session(user_id(i), SESSION_ID, "Available", "Available", expires_in=4 * 3600)
@@ -110,8 +116,10 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--users", type=int, default=10_000)
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--journal-size", type=int, default=None,
+                        help="emulator only: requests its journal keeps (default: serve's default; 0 turns it off)")
     args = parser.parse_args(argv)
-    app = baseline_app(args.users) if args.kind == "baseline" else emulator_app(args.users)
+    app = baseline_app(args.users) if args.kind == "baseline" else emulator_app(args.users, args.journal_size)
     asyncio.run(serve(app, args.host, args.port))
 
 

@@ -68,9 +68,9 @@ class Server:
 
 
 @contextlib.contextmanager
-def running_server(kind: str, users: int, cores: str) -> Iterator[Server]:
+def running_server(kind: str, users: int, cores: str, extra: tuple[str, ...] = ()) -> Iterator[Server]:
     """Start one server pinned to ``cores`` (taskset execs it, so the pid is the server's); stops it on exit."""
-    cmd = ["taskset", "-c", cores, sys.executable, "-m", "bench.servers", kind, "--users", str(users)]
+    cmd = ["taskset", "-c", cores, sys.executable, "-m", "bench.servers", kind, "--users", str(users), *extra]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parent.parent)
     try:
         assert proc.stdout is not None
@@ -178,6 +178,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--warmup", type=int, default=1, help="seconds of unmeasured load per server and scenario (1)")
     parser.add_argument("--connections", type=int, default=32, help="wrk connections (32)")
     parser.add_argument("--only", help="run only the scenarios whose name contains this")
+    parser.add_argument("--journal-size", type=int, default=None,
+                        help="the emulator's request journal size (default: serve's default; 0 turns it off)")
     parser.add_argument("--json", type=Path, help="also write every figure here")
     args = parser.parse_args(argv)
     for tool in ("wrk", "taskset"):
@@ -186,11 +188,13 @@ def main(argv: list[str] | None = None) -> int:
 
     server_cores, load_cores = cpu_sets()
     chosen = [s for s in scenarios(args.users, args.ids) if not args.only or args.only in s.name]
-    print(f"servers on CPU {server_cores}, wrk on CPU {load_cores}; {args.users} users; "
+    journal = "default" if args.journal_size is None else str(args.journal_size)
+    print(f"servers on CPU {server_cores}, wrk on CPU {load_cores}; {args.users} users; journal size {journal}; "
           f"{args.rounds} rounds of {args.duration}s x {args.connections} connections", flush=True)
     figures = {s.name: Figures({k: [] for k in SERVERS}, {k: [] for k in SERVERS}) for s in chosen}
     with running_server("baseline", args.users, server_cores) as baseline, \
-            running_server("emulator", args.users, server_cores) as emulator:
+            running_server("emulator", args.users, server_cores,
+                           () if args.journal_size is None else ("--journal-size", str(args.journal_size))) as emulator:
         servers = {"baseline": baseline, "emulator": emulator}
         for server in servers.values():
             check_answers(server.port, args.users, args.ids)
@@ -220,6 +224,7 @@ def main(argv: list[str] | None = None) -> int:
                 summary)
     if args.json:
         args.json.write_text(json.dumps({"users": args.users, "ids": args.ids, "rounds": args.rounds,
+                                         "journal_size": args.journal_size,
                                          "duration": args.duration, "connections": args.connections,
                                          "scenarios": summary}, indent=2))
     return 0 if all(fig["met"] for fig in summary.values()) else 1
