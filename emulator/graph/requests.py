@@ -148,14 +148,20 @@ class GetPresencesBody(GraphBody):
 Body = TypeVar("Body", bound=GraphBody)
 
 
-def parse_body(model: type[Body], raw: bytes) -> Body:
-    """Validate a JSON body against ``model``; an empty body counts as ``{}``."""
+def json_object(raw: bytes) -> dict[str, Any]:
+    """A JSON object body; an empty body counts as ``{}``, anything else is a Graph 400."""
     try:
         data = orjson.loads(raw) if raw and not raw.isspace() else {}
     except orjson.JSONDecodeError as exc:
         raise errors.malformed_json(str(exc)) from None
     if not isinstance(data, dict):
         raise errors.malformed_json("The body must be a JSON object.")
+    return data
+
+
+def parse_body(model: type[Body], raw: bytes) -> Body:
+    """Validate a JSON body against ``model``; an empty body counts as ``{}``."""
+    data = json_object(raw)
     try:
         return model.model_validate(data)
     except ValidationError as exc:
