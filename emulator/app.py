@@ -5,6 +5,8 @@ from __future__ import annotations
 from aiohttp import web
 
 from emulator.control import routes as control_routes
+from emulator.control import users as control_users
+from emulator.dashboard import routes as dashboard_routes
 from emulator.graph import presence_routes
 from emulator.graph.pipeline import graph_pipeline
 from emulator.runtime import RUNTIME, Runtime
@@ -19,6 +21,8 @@ def create_app(runtime: Runtime | None = None, *, settings: TenantSettings | Non
     app[RUNTIME] = runtime
     presence_routes.add_routes(app)
     control_routes.add_routes(app)
+    control_users.add_routes(app)
+    dashboard_routes.add_routes(app)
 
     async def start_clock(_app: web.Application) -> None:
         runtime.start()

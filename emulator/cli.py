@@ -59,6 +59,7 @@ def banner(base: str, runtime: Runtime) -> str:
         f"  Graph v1.0     {base}/v1.0",
         f"  Graph beta     {base}/beta",
         f"  Control plane  {base}/_emulator/  (health, state, clock, reset)",
+        f"  Dashboard      {base}/_emulator/ui",
         f"  Clock          {clock_text}, now {clock.now().isoformat(timespec='seconds')}",
         "  msgraph-sdk:   adapter = GraphRequestAdapter(AnonymousAuthenticationProvider())",
         f"                 adapter.base_url = \"{base}/v1.0\"; client = GraphServiceClient(request_adapter=adapter)",

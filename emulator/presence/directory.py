@@ -174,6 +174,8 @@ def aggregate(user: User) -> tuple[str, str]:
 
 
 Listener = Callable[[PresenceChange], None]
+# Told of every change to a user's record, visible or not (a new user, a session behind a busier one, a renewal).
+Observer = Callable[[User], None]
 
 
 class PresenceDirectory:
@@ -187,6 +189,8 @@ class PresenceDirectory:
         self._by_upn: dict[str, str] = {}
         self._sequence = 0
         self.listeners: list[Listener] = []
+        # The dashboard shows sessions and expiries, which change without the presence Graph shows changing.
+        self.observers: list[Observer] = []
 
     # -- users -------------------------------------------------------------------------------------------
 
@@ -204,6 +208,8 @@ class PresenceDirectory:
             user.display_name = display_name or user.display_name
         if upn:
             self._by_upn[upn.lower()] = key
+        if self.observers:
+            self._observe(user)
         return user
 
     def resolve(self, user_ref: str) -> str:
@@ -353,6 +359,13 @@ class PresenceDirectory:
 
     # -- change publication ------------------------------------------------------------------------------
 
+    def _observe(self, user: User) -> None:
+        for observer in list(self.observers):
+            try:
+                observer(user)
+            except Exception:  # as with listeners: watching must never break a change
+                log.exception("presence observer %r failed", observer)
+
     def _publish(self, user: User, part: str | None = None) -> None:
         previous = (user.availability, user.activity)
         current = aggregate(user)
@@ -362,6 +375,8 @@ class PresenceDirectory:
             parts.add("presence")
         if part is not None:
             parts.add(part)
+        if self.observers:
+            self._observe(user)
         if not parts:
             return
         user.sequence_number = self._next_sequence()
