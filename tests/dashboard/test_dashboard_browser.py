@@ -187,9 +187,11 @@ async def test_advancing_the_clock_updates_countdowns_and_fades(page: Page, serv
 
 async def test_panels_show_what_the_emulator_offers(page: Page, server: TestServer, api: TestClient) -> None:
     await open_dashboard(page, server)
-    for name, path in (("subscriptions", "/v1.0/subscriptions"), ("deliveries", "/_emulator/deliveries"),
-                       ("requests", "/_emulator/requests")):
-        available = (await api.get(path)).status == 200
+    for name, paths in (("subscriptions", ("/_emulator/subscriptions", "/v1.0/subscriptions")),
+                        ("deliveries", ("/_emulator/deliveries",)),
+                        ("lifecycle", ("/_emulator/deliveries?kind=lifecycle",)),
+                        ("requests", ("/_emulator/requests?limit=200",))):
+        available = any([(await api.get(path)).status == 200 for path in paths])
         await page.click(f'.tab[data-panel="{name}"]')
         if available:
             await page.wait_for_selector(f'[data-empty="{name}"], table[data-panel="{name}"]', timeout=3000)

@@ -475,36 +475,53 @@
   }
 
   // -- subscriptions, deliveries, lifecycle events and the request journal --------------------------------
-  // Each panel reads one endpoint while it is open. An emulator built without that capability answers 404,
-  // and the panel says so instead of failing.
+  // Each panel reads one endpoint while it is open (the first of its URLs that answers). An emulator built
+  // without that capability answers with an error, and the panel says so instead of failing.
+  const firstLifecycleEvent = (d) => d.lifecycleEvent ||
+    (d.payload && Array.isArray(d.payload.value) && d.payload.value[0] && d.payload.value[0].lifecycleEvent) || null;
   const PANELS = {
-    subscriptions: { url: `${API}/subscriptions`, columns: ["id", "resource", "changeType", "notificationUrl",
-      "lifecycleNotificationUrl", "expirationDateTime", "includeResourceData", "applicationId"] },
-    deliveries: { url: `${CONTROL}/deliveries`, columns: ["subscriptionId", "kind", "url", "attempts", "status",
-      "statusCode", "latencyMs", "nextRetryDateTime", "lastAttemptDateTime", "state"] },
-    lifecycle: { url: `${CONTROL}/deliveries`, filter: (d) => !!(d.lifecycleEvent || d.kind === "lifecycle"),
-      columns: ["subscriptionId", "lifecycleEvent", "url", "attempts", "status", "statusCode", "nextRetryDateTime"] },
-    requests: { url: `${CONTROL}/requests`, tail: true, columns: ["dateTime", "method", "path", "status",
-      "durationMs", "clientRequestId", "requestId"] },
+    // Every application's subscriptions (the control plane's view); Graph's list shows only the caller's.
+    subscriptions: { urls: [`${CONTROL}/subscriptions`, `${API}/subscriptions`], actions: true,
+      columns: ["id", "resource", "applicationId", "changeType", "expirationDateTime", "notificationUrl",
+        "lifecycleNotificationUrl", "includeResourceData", "clientState"] },
+    deliveries: { urls: [`${CONTROL}/deliveries`], tail: true,
+      columns: ["dateTime", "kind", "status", "httpStatus", "attempt", "latencyMs", "nextRetryDateTime", "url",
+        "subscriptionIds", "error"] },
+    lifecycle: { urls: [`${CONTROL}/deliveries?kind=lifecycle`], tail: true,
+      derive: (d) => ({ ...d, lifecycleEvent: firstLifecycleEvent(d) }),
+      columns: ["dateTime", "lifecycleEvent", "status", "httpStatus", "attempt", "latencyMs", "nextRetryDateTime",
+        "url", "subscriptionIds", "error"] },
+    requests: { urls: [`${CONTROL}/requests?limit=200`], tail: true,
+      columns: ["dateTime", "method", "path", "query", "status", "latencyMs", "applicationId", "userId", "fault",
+        "throttled", "clientRequestId", "requestId"] },
   };
+  const LIFECYCLE_EVENTS = ["reauthorizationRequired", "subscriptionRemoved", "missed"];
   let openPanel = null, panelTimer = null;
 
-  const itemsOf = (body) => (Array.isArray(body) ? body : Array.isArray(body.value) ? body.value
-    : Array.isArray(body.items) ? body.items : Array.isArray(body.entries) ? body.entries
-    : Array.isArray(body.deliveries) ? body.deliveries : Array.isArray(body.requests) ? body.requests : []);
+  const itemsOf = (body) => (Array.isArray(body) ? body : Array.isArray(body.value) ? body.value : []);
 
   function cell(v) {
     if (v == null) return "";
+    if (Array.isArray(v)) return esc(v.join(", "));
     if (typeof v === "object") return esc(JSON.stringify(v));
     return esc(v);
   }
 
   function statusClass(col, v) {
-    if (col !== "status" && col !== "statusCode") return "";
+    if (col !== "status" && col !== "httpStatus") return "";
     const n = Number(v);
-    if (n >= 200 && n < 300 || v === "delivered" || v === "succeeded") return "ok";
-    if (n >= 400 || v === "failed" || v === "abandoned") return "bad";
+    if ((n >= 200 && n < 300) || v === "delivered") return "ok";
+    if (n >= 400 || ["failed", "timedOut", "refused", "error", "invalidResponse", "dropped", "discarded"].includes(v)) return "bad";
     return "";
+  }
+
+  async function fetchPanel(panel) {
+    let last = null;
+    for (const url of panel.urls) {
+      try { last = { url, resp: await fetch(url, { headers: { Accept: "application/json" } }) }; } catch (_) { return null; }
+      if (last.resp.ok) return last;
+    }
+    return last;
   }
 
   async function loadPanel() {
@@ -512,30 +529,44 @@
     if (!name) return;
     const panel = PANELS[name];
     const body = $("panel-body");
-    let resp;
-    try { resp = await fetch(panel.url, { headers: { Accept: "application/json" } }); } catch (_) { return; }
-    if (name !== openPanel) return;
-    if (!resp.ok) {
+    const got = await fetchPanel(panel);
+    if (!got || name !== openPanel) return;
+    if (!got.resp.ok) {
       // 404 (or Graph's 400 for an unknown segment): this emulator does not have the capability (yet).
       body.innerHTML = `<p class="unavailable" data-unavailable="${name}">Not available in this emulator: ` +
-        `GET ${esc(panel.url)} answered ${resp.status}.</p>`;
+        `GET ${esc(got.url)} answered ${got.resp.status}.</p>`;
       return;
     }
     let data;
-    try { data = await resp.json(); } catch (_) { data = []; }
+    try { data = await got.resp.json(); } catch (_) { data = []; }
     let rows = itemsOf(data);
-    if (panel.filter) rows = rows.filter(panel.filter);
-    if (panel.tail) rows = rows.slice(-200).reverse();
+    if (panel.derive) rows = rows.map(panel.derive);
+    if (panel.tail) rows = rows.slice(-200).reverse();  // newest first
     if (!rows.length) {
       body.innerHTML = `<p class="unavailable" data-empty="${name}">Nothing yet.</p>`;
       return;
     }
-    const seen = new Set(panel.columns.filter((c) => rows.some((r) => r[c] !== undefined)));
-    for (const r of rows.slice(0, 20)) for (const k of Object.keys(r)) if (!k.startsWith("@")) seen.add(k);
-    const cols = [...seen];
-    body.innerHTML = `<table data-panel="${name}"><thead><tr>${cols.map((c) => `<th>${esc(c)}</th>`).join("")}</tr></thead><tbody>` +
-      rows.map((r) => `<tr>${cols.map((c) => `<td class="${typeof r[c] === "object" ? "long " : ""}${statusClass(c, r[c])}">${cell(r[c])}</td>`).join("")}</tr>`).join("") +
+    // Known columns only: payloads and certificates would drown the table.
+    let cols = panel.columns.filter((c) => rows.some((r) => r[c] !== undefined));
+    if (!cols.length) cols = Object.keys(rows[0]).filter((k) => typeof rows[0][k] !== "object").slice(0, 10);
+    const actions = panel.actions && got.url.startsWith(CONTROL);
+    body.innerHTML = `<table data-panel="${name}"><thead><tr>${cols.map((c) => `<th>${esc(c)}</th>`).join("")}` +
+      (actions ? "<th>lifecycle event</th>" : "") + "</tr></thead><tbody>" +
+      rows.map((r) => `<tr>${cols.map((c) => `<td class="${statusClass(c, r[c])}">${cell(r[c])}</td>`).join("")}` +
+        (actions ? `<td>${LIFECYCLE_EVENTS.map((e) => `<button type="button" class="btn small" data-lifecycle="${e}" ` +
+          `data-subscription="${esc(r.id)}">${e}</button>`).join(" ")}</td>` : "") + "</tr>").join("") +
       "</tbody></table>";
+  }
+
+  async function sendLifecycle(subscriptionId, event) {
+    const resp = await fetch(`${CONTROL}/subscriptions/${encodeURIComponent(subscriptionId)}/lifecycle`, {
+      method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ lifecycleEvent: event }) });
+    if (!resp.ok) {
+      let message = `${resp.status}`;
+      try { const e = await resp.json(); message = `${e.error.code}: ${e.error.message}`; } catch (_) { /* not JSON */ }
+      window.alert(`Could not send ${event}: ${message}`);
+    }
+    loadPanel();
   }
 
   function wirePanels() {
@@ -551,6 +582,10 @@
         scheduleRender();
       });
     }
+    $("panel-body").addEventListener("click", (ev) => {
+      const button = ev.target.closest("[data-lifecycle]");
+      if (button) sendLifecycle(button.dataset.subscription, button.dataset.lifecycle);
+    });
   }
 
   // -- the live feed ---------------------------------------------------------------------------------------
