@@ -498,12 +498,27 @@
   const LIFECYCLE_EVENTS = ["reauthorizationRequired", "subscriptionRemoved", "missed"];
   let openPanel = null, panelTimer = null;
 
+  // Polling replaces a panel only when what it shows changed, so a button is never pulled away mid-click.
+  function setPanel(html) {
+    const body = $("panel-body");
+    if (body.dataset.html !== html) { body.innerHTML = html; body.dataset.html = html; }
+  }
+
   const itemsOf = (body) => (Array.isArray(body) ? body : Array.isArray(body.value) ? body.value : []);
 
-  function cell(v) {
+  const ISO = /^(\d{4}-\d\d-\d\d)T(\d\d:\d\d:\d\d)(\.\d+)?Z$/;
+  // Instants yet to come (a retry, an expiry) also count down on the emulated clock.
+  const COUNTDOWN_COLUMNS = new Set(["nextRetryDateTime", "expirationDateTime"]);
+
+  function cell(v, col) {
     if (v == null) return "";
     if (Array.isArray(v)) return esc(v.join(", "));
     if (typeof v === "object") return esc(JSON.stringify(v));
+    const m = typeof v === "string" && ISO.exec(v);
+    if (m) {
+      const until = COUNTDOWN_COLUMNS.has(col) ? parseTime(v) : null;
+      return `${m[1]} ${m[2]}` + (until ? ` <span class="meta">(in <span data-until="${until}" data-suffix=""></span>)</span>` : "");
+    }
     return esc(v);
   }
 
@@ -528,13 +543,12 @@
     const name = openPanel;
     if (!name) return;
     const panel = PANELS[name];
-    const body = $("panel-body");
     const got = await fetchPanel(panel);
     if (!got || name !== openPanel) return;
     if (!got.resp.ok) {
       // 404 (or Graph's 400 for an unknown segment): this emulator does not have the capability (yet).
-      body.innerHTML = `<p class="unavailable" data-unavailable="${name}">Not available in this emulator: ` +
-        `GET ${esc(got.url)} answered ${got.resp.status}.</p>`;
+      setPanel(`<p class="unavailable" data-unavailable="${name}">Not available in this emulator: ` +
+        `GET ${esc(got.url)} answered ${got.resp.status}.</p>`);
       return;
     }
     let data;
@@ -543,19 +557,21 @@
     if (panel.derive) rows = rows.map(panel.derive);
     if (panel.tail) rows = rows.slice(-200).reverse();  // newest first
     if (!rows.length) {
-      body.innerHTML = `<p class="unavailable" data-empty="${name}">Nothing yet.</p>`;
+      setPanel(`<p class="unavailable" data-empty="${name}">Nothing yet.</p>`);
       return;
     }
     // Known columns only: payloads and certificates would drown the table.
     let cols = panel.columns.filter((c) => rows.some((r) => r[c] !== undefined));
     if (!cols.length) cols = Object.keys(rows[0]).filter((k) => typeof rows[0][k] !== "object").slice(0, 10);
     const actions = panel.actions && got.url.startsWith(CONTROL);
-    body.innerHTML = `<table data-panel="${name}"><thead><tr>${cols.map((c) => `<th>${esc(c)}</th>`).join("")}` +
-      (actions ? "<th>lifecycle event</th>" : "") + "</tr></thead><tbody>" +
-      rows.map((r) => `<tr>${cols.map((c) => `<td class="${statusClass(c, r[c])}">${cell(r[c])}</td>`).join("")}` +
-        (actions ? `<td>${LIFECYCLE_EVENTS.map((e) => `<button type="button" class="btn small" data-lifecycle="${e}" ` +
-          `data-subscription="${esc(r.id)}">${e}</button>`).join(" ")}</td>` : "") + "</tr>").join("") +
-      "</tbody></table>";
+    setPanel(`<table data-panel="${name}"><thead><tr>${actions ? "<th>send lifecycle event</th>" : ""}` +
+      `${cols.map((c) => `<th>${esc(c)}</th>`).join("")}</tr></thead><tbody>` +
+      rows.map((r) => "<tr>" + (actions ? `<td class="actions">${LIFECYCLE_EVENTS.map((e) =>
+        `<button type="button" class="btn small" data-lifecycle="${e}" data-subscription="${esc(r.id)}">${e}</button>`)
+        .join(" ")}</td>` : "") +
+        `${cols.map((c) => `<td class="${statusClass(c, r[c])}">${cell(r[c], c)}</td>`).join("")}</tr>`).join("") +
+      "</tbody></table>");
+    tick();
   }
 
   async function sendLifecycle(subscriptionId, event) {
@@ -576,7 +592,7 @@
         openPanel = openPanel === name ? null : name;
         for (const t of document.querySelectorAll(".tab")) t.setAttribute("aria-selected", String(t.dataset.panel === openPanel));
         $("panel-body").hidden = !openPanel;
-        $("panel-body").innerHTML = "";
+        setPanel("");
         clearInterval(panelTimer);
         if (openPanel) { loadPanel(); panelTimer = setInterval(loadPanel, 2000); }
         scheduleRender();
