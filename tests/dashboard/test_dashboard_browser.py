@@ -190,6 +190,7 @@ async def test_panels_show_what_the_emulator_offers(page: Page, server: TestServ
     for name, paths in (("subscriptions", ("/_emulator/subscriptions", "/v1.0/subscriptions")),
                         ("deliveries", ("/_emulator/deliveries",)),
                         ("lifecycle", ("/_emulator/deliveries?kind=lifecycle",)),
+                        ("timeline", ("/_emulator/timeline?limit=100",)),
                         ("requests", ("/_emulator/requests?limit=200",))):
         available = any([(await api.get(path)).status == 200 for path in paths])
         await page.click(f'.tab[data-panel="{name}"]')

@@ -491,6 +491,12 @@
       derive: (d) => ({ ...d, lifecycleEvent: firstLifecycleEvent(d) }),
       columns: ["dateTime", "lifecycleEvent", "status", "httpStatus", "attempt", "latencyMs", "nextRetryDateTime",
         "url", "subscriptionIds", "error"] },
+    // A scenario's timeline: what is still to come (soonest first, counting down), then what has run.
+    timeline: { urls: [`${CONTROL}/timeline?limit=100`],
+      extract: (body) => [
+        ...((body.upcoming && body.upcoming.items) || []).map(({ dateTime, ...i }) => ({ ...i, due: dateTime, outcome: "upcoming" })),
+        ...((body.ran && body.ran.items) || []).slice().reverse()],
+      columns: ["due", "dateTime", "outcome", "userPrincipalName", "user", "action", "source"] },
     requests: { urls: [`${CONTROL}/requests?limit=200`], tail: true,
       columns: ["dateTime", "method", "path", "query", "status", "latencyMs", "applicationId", "userId", "fault",
         "throttled", "clientRequestId", "requestId"] },
@@ -508,7 +514,7 @@
 
   const ISO = /^(\d{4}-\d\d-\d\d)T(\d\d:\d\d:\d\d)(\.\d+)?Z$/;
   // Instants yet to come (a retry, an expiry) also count down on the emulated clock.
-  const COUNTDOWN_COLUMNS = new Set(["nextRetryDateTime", "expirationDateTime"]);
+  const COUNTDOWN_COLUMNS = new Set(["nextRetryDateTime", "expirationDateTime", "due"]);
 
   function cell(v, col) {
     if (v == null) return "";
@@ -553,7 +559,7 @@
     }
     let data;
     try { data = await got.resp.json(); } catch (_) { data = []; }
-    let rows = itemsOf(data);
+    let rows = panel.extract ? panel.extract(data) : itemsOf(data);
     if (panel.derive) rows = rows.map(panel.derive);
     if (panel.tail) rows = rows.slice(-200).reverse();  // newest first
     if (!rows.length) {
