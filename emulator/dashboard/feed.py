@@ -21,8 +21,8 @@ from typing import Any
 
 import orjson
 
-from emulator.control.routes import clock_state, user_state
-from emulator.presence.directory import User
+from emulator.control.routes import clock_state
+from emulator.presence.directory import Session, User
 from emulator.runtime import Runtime
 from emulator.tenant import Tenant
 
@@ -44,6 +44,38 @@ def clock_payload(tenant: Tenant) -> dict[str, Any]:
     # Milliseconds since the epoch, so the page need not parse Graph's seven fractional digits to count down.
     state["epochMs"] = tenant.clock.time() * 1000.0
     return state
+
+
+def _ms(ts: float | None) -> float | None:
+    return None if ts is None else ts * 1000.0
+
+
+def _session_view(s: Session) -> dict[str, Any]:
+    shown = s.shown()
+    return {"sessionId": s.session_id, "source": s.source, "availability": s.availability,
+            "activity": s.activity, "shownAvailability": shown[0], "shownActivity": shown[1],
+            "expiresMs": _ms(s.expires_at), "nextMs": _ms(s.next_transition())}
+
+
+def user_view(user: User) -> dict[str, Any]:
+    """What a card shows of a user: ``/_emulator/state``'s content, with instants as epoch milliseconds.
+    Numbers, not Graph's date strings: a 5,000-user snapshot is then quick to build, send and read."""
+    message = user.status_message
+    preferred = user.preferred
+    return {
+        "id": user.id,
+        "userPrincipalName": user.upn,
+        "displayName": user.display_name,
+        "availability": user.availability,
+        "activity": user.activity,
+        "sessions": [_session_view(s) for s in user.sessions.values()],
+        "preferredPresence": None if preferred is None else {
+            "availability": preferred.availability, "activity": preferred.activity,
+            "expiresMs": _ms(preferred.expires_at)},
+        "statusMessage": None if message is None else {
+            "content": message.content, "expiresMs": None if message.expiry is None else _ms(message.expiry.at)},
+        "outOfOfficeSettings": {"isOutOfOffice": user.out_of_office[0], "message": user.out_of_office[1]},
+    }
 
 
 class Viewer:
@@ -136,7 +168,7 @@ class DashboardFeed:
         payload = orjson.dumps({
             "tenantId": tenant.tenant_id,
             "clock": clock_payload(tenant),
-            "users": [user_state(u) for u in tenant.presence.users.values()],
+            "users": [user_view(u) for u in tenant.presence.users.values()],
         })
         self.events_sent += 1
         return sse("snapshot", payload)
@@ -156,7 +188,7 @@ class DashboardFeed:
             return
         users = list(self._dirty.values())
         self._dirty.clear()
-        self._broadcast("users", {"clock": self._clock_now(), "users": [user_state(u) for u in users]})
+        self._broadcast("users", {"clock": self._clock_now(), "users": [user_view(u) for u in users]})
 
     def _broadcast(self, event: str, payload: dict[str, Any]) -> None:
         message = sse(event, orjson.dumps(payload))

@@ -64,19 +64,14 @@
 
   function ingest(u) {
     u._name = u.displayName || u.userPrincipalName || u.id;
+    u._key = u._name.toLowerCase();
     u._hay = `${u.displayName || ""}\n${u.userPrincipalName || ""}\n${u.id}`.toLowerCase();
     u._oof = !!(u.outOfOfficeSettings && u.outOfOfficeSettings.isOutOfOffice);
-    for (const s of u.sessions) {
-      s._expires = parseTime(s.expirationDateTime);
-      s._next = parseTime(s.nextTransitionDateTime);
-    }
-    if (u.preferredPresence) u.preferredPresence._expires = parseTime(u.preferredPresence.expirationDateTime);
-    if (u.statusMessage) u.statusMessage._expires = parseTime(u.statusMessage.expiresAt);
     return u;
   }
 
   const byName = (a, b) => {
-    const x = users.get(a)._name.toLowerCase(), y = users.get(b)._name.toLowerCase();
+    const x = users.get(a)._key, y = users.get(b)._key;
     return x < y ? -1 : x > y ? 1 : (a < b ? -1 : 1);
   };
 
@@ -87,6 +82,7 @@
     stats.snapshots += 1;
     setClock(data.clock);
     refilter();
+    render();  // at once: a page just opened should not wait for the next frame
   }
 
   function applyUsers(data) {
@@ -167,9 +163,9 @@
 
   function fadeNote(s) {
     // A fading session changes before it expires: to AvailableInactive first, then to Away.
-    if (s._next == null || s._next === s._expires) return "";
+    if (s.nextMs == null || s.nextMs === s.expiresMs) return "";
     const to = s.shownActivity === "AvailableInactive" ? "away" : "inactive";
-    return `<span class="fade">${to} in <span data-until="${s._next}" data-suffix="">${countdown(s._next)}</span></span>`;
+    return `<span class="fade">${to} in <span data-until="${s.nextMs}" data-suffix="">${countdown(s.nextMs)}</span></span>`;
   }
 
   function presenceLine(u) {
@@ -179,7 +175,7 @@
 
   function preferredLine(p) {
     return `Preferred <b>${esc(p.availability)}</b> · ${esc(p.activity)} ` +
-      `<span data-until="${p._expires}" data-suffix=" left">${countdown(p._expires)} left</span>`;
+      `<span data-until="${p.expiresMs}" data-suffix=" left">${countdown(p.expiresMs)} left</span>`;
   }
 
   function cardHtml(u) {
@@ -193,11 +189,11 @@
       `<div class="card-head">${badge(u.availability, u.activity)}<div class="who">` +
       `<div class="name">${esc(u._name)}</div><div class="sub">${esc(u.userPrincipalName || u.id)}</div></div></div>` +
       `<div class="presence">${presenceLine(u)}</div>` +
-      (u.statusMessage ? `<div class="status">${esc(u.statusMessage.message.content)}</div>` : "") +
+      (u.statusMessage ? `<div class="status">${esc(u.statusMessage.content)}</div>` : "") +
       (pref ? `<div class="preferred">${preferredLine(pref)}</div>` : "") +
       `<ul class="sessions${overridden}">` + visible.map((s) =>
         `<li><span class="sid">${esc(s.sessionId)}</span><span>${esc(s.shownActivity)}</span>` +
-        `${fadeNote(s)}${left(s._expires, " left")}</li>`).join("") +
+        `${fadeNote(s)}${left(s.expiresMs, " left")}</li>`).join("") +
       (more > 0 ? `<li>+${more} more</li>` : "") +
       (u.sessions.length === 0 ? "<li>no sessions</li>" : "") + "</ul></article>";
   }
@@ -215,7 +211,7 @@
   function scheduleRender() {
     if (renderQueued) return;
     renderQueued = true;
-    requestAnimationFrame(render);
+    requestAnimationFrame(() => { if (renderQueued) render(); });
   }
 
   function render() {
@@ -287,7 +283,7 @@
       const u = users.get(id);
       $("o-on").checked = !!(u && u._oof);
       $("o-message").value = (u && u.outOfOfficeSettings.message) || "";
-      $("m-content").value = (u && u.statusMessage && u.statusMessage.message.content) || "";
+      $("m-content").value = (u && u.statusMessage && u.statusMessage.content) || "";
     }
     scheduleRender();
   }
@@ -299,9 +295,9 @@
     $("d-name").textContent = u._name;
     $("d-sub").textContent = [u.userPrincipalName, u.id].filter(Boolean).join(" · ");
     $("d-presence").innerHTML = presenceLine(u) +
-      (u.statusMessage ? `<div class="status">${esc(u.statusMessage.message.content)}` +
-        (u.statusMessage._expires ? ` · <span data-until="${u.statusMessage._expires}" data-suffix=" left">` +
-          `${countdown(u.statusMessage._expires)} left</span>` : "") + "</div>" : "") +
+      (u.statusMessage ? `<div class="status">${esc(u.statusMessage.content)}` +
+        (u.statusMessage.expiresMs ? ` · <span data-until="${u.statusMessage.expiresMs}" data-suffix=" left">` +
+          `${countdown(u.statusMessage.expiresMs)} left</span>` : "") + "</div>" : "") +
       (u._oof && u.outOfOfficeSettings.message ? `<div class="status">OOF: ${esc(u.outOfOfficeSettings.message)}</div>` : "") +
       (u.preferredPresence ? `<div class="preferred">${preferredLine(u.preferredPresence)}` +
         (u.sessions.length ? " — shown over the sessions" : " — no live session, so Offline") + "</div>" : "");
@@ -310,7 +306,7 @@
       `<button type="button" class="btn small" data-end="${esc(s.sessionId)}" data-source="${esc(s.source)}">End</button>` +
       `<span>${esc(s.shownAvailability)} · ${esc(s.shownActivity)}` +
       (s.shownActivity !== s.activity || s.shownAvailability !== s.availability ? ` <span class="meta">(set ${esc(s.availability)} · ${esc(s.activity)})</span>` : "") +
-      `</span><span class="meta">${fadeNote(s)} ${s._expires == null ? "no expiry" : left(s._expires, " left")}</span></li>`).join("")
+      `</span><span class="meta">${fadeNote(s)} ${s.expiresMs == null ? "no expiry" : left(s.expiresMs, " left")}</span></li>`).join("")
       : '<li><span class="none">No session: the user reads Offline.</span></li>';
   }
 
@@ -616,7 +612,13 @@
     const source = new EventSource(`${CONTROL}/events`);
     source.addEventListener("open", () => { status.dataset.state = "live"; status.textContent = "live"; });
     source.addEventListener("error", () => { status.dataset.state = "lost"; status.textContent = "reconnecting…"; });
-    source.addEventListener("snapshot", (ev) => applySnapshot(JSON.parse(ev.data)));
+    source.addEventListener("snapshot", (ev) => {
+      const t0 = performance.now();
+      const data = JSON.parse(ev.data);
+      const t1 = performance.now();
+      applySnapshot(data);
+      Object.assign(stats, { snapshotAt: t0, parseMs: t1 - t0, applyMs: performance.now() - t1 });
+    });
     source.addEventListener("users", (ev) => applyUsers(JSON.parse(ev.data)));
     source.addEventListener("clock", (ev) => setClock(JSON.parse(ev.data)));
     return source;
