@@ -46,7 +46,9 @@ class Clock:
     def __init__(self, mode: ClockMode = "real", *, start: float | None = None, speed: float = 1.0) -> None:
         self._anchor_emulated = time.time() if start is None else start
         self._anchor_real = time.monotonic()
-        self._mode: ClockMode = "real"
+        # Start as manual, which reads the anchor exactly, so that set_mode below begins at ``start`` to the
+        # microsecond whatever the mode (a real-mode read here would add the time spent since the line above).
+        self._mode: ClockMode = "manual"
         self._speed = 1.0
         self.set_mode(mode, speed=speed)
 
@@ -71,7 +73,7 @@ class Clock:
         """Switch mode without a jump: the clock continues from where it stands."""
         if mode not in ("real", "manual", "speed"):
             raise ValueError(f"unknown clock mode {mode!r}")
-        current = self.time() if hasattr(self, "_mode") else self._anchor_emulated
+        current = self.time()
         if mode == "real":
             rate = 1.0
         elif mode == "speed":
@@ -144,6 +146,11 @@ class Scheduler:
         while heap and heap[0][2].cancelled:
             heapq.heappop(heap)
         return heap[0][0] if heap else None
+
+    def is_due(self, now: float) -> bool:
+        """Whether an entry (perhaps a cancelled one) is due at ``now``: one comparison, for every request."""
+        heap = self._heap
+        return bool(heap) and heap[0][0] <= now
 
     def pending(self) -> list[TimerHandle]:
         """Live entries in due order (for the control plane's timeline view)."""

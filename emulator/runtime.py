@@ -41,7 +41,11 @@ class Runtime:
     def reset(self) -> Tenant:
         """Replace all state with a fresh tenant built from the same settings."""
         self.driver.stop()
+        last_sequence = self.tenant.presence.last_sequence
         self.tenant = Tenant(self.settings)
+        # sequenceNumbers keep rising across a reset: a client that keeps the newest one never takes new
+        # state for stale.
+        self.tenant.presence.last_sequence = last_sequence
         self.driver = RealTimeDriver(self.tenant.scheduler)
         for hook in self.on_tenant:
             hook(self.tenant)

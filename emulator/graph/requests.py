@@ -5,7 +5,9 @@ Parsing stays here; a handler gets a validated model or a ``GraphError`` that sa
 
 from __future__ import annotations
 
+import functools
 import re
+import zoneinfo
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -23,26 +25,39 @@ _DURATION = re.compile(
     r"(?:T(?=\d)(?:(?P<hours>\d+(?:\.\d+)?)H)?(?:(?P<minutes>\d+(?:\.\d+)?)M)?(?:(?P<seconds>\d+(?:\.\d+)?)S)?)?$"
 )
 _UNIT_SECONDS = {"weeks": 604800.0, "days": 86400.0, "hours": 3600.0, "minutes": 60.0, "seconds": 1.0}
+# Longer durations would carry emulated instants past what a datetime can hold (year 9999); none is meaningful.
+MAX_DURATION_SECONDS = 100 * 365 * 86400.0
 
 
 def parse_iso_duration(value: str) -> float:
     """Seconds in an ISO 8601 duration such as ``PT5M`` or ``P1DT2H``. Years and months (of no fixed length)
-    and any other notation, ``"1:00:00"`` included, raise ``ValueError``."""
+    and any other notation, ``"1:00:00"`` included, raise ``ValueError``; so does one over 100 years."""
     match = _DURATION.match(value.strip().upper()) if isinstance(value, str) else None
     if match is None:
         raise ValueError(f"'{value}' is not an ISO 8601 duration such as 'PT5M' or 'PT1H30M'")
-    return sum(float(amount) * _UNIT_SECONDS[unit] for unit, amount in match.groupdict().items() if amount)
+    seconds = sum(float(amount) * _UNIT_SECONDS[unit] for unit, amount in match.groupdict().items() if amount)
+    if not seconds <= MAX_DURATION_SECONDS:
+        raise ValueError(f"'{value}' is longer than 100 years")
+    return seconds
+
+
+@functools.cache
+def _zone_names() -> dict[str, str]:
+    """Every accepted zone name, lower-cased, to the IANA name it means (Windows names map through tzlocal)."""
+    names = {name.lower(): name for name in zoneinfo.available_timezones()}
+    names.update({windows.lower(): iana for windows, iana in win_tz.items()})
+    return names
 
 
 def zone(name: str) -> ZoneInfo:
-    """A time zone by IANA name or by the Windows name Graph uses (``Pacific Standard Time``)."""
-    candidates = [win_tz[name]] if name in win_tz else []
-    candidates.append(name)
-    for candidate in candidates:
+    """A time zone by IANA name or by the Windows name Graph uses (``Pacific Standard Time``), in any case, as
+    Windows zone ids are matched on the real service."""
+    iana = _zone_names().get(name.lower())
+    if iana is not None:
         try:
-            return ZoneInfo(candidate)
+            return ZoneInfo(iana)
         except (ZoneInfoNotFoundError, ValueError):
-            continue
+            pass
     raise ValueError(f"'{name}' is not a known Windows or IANA time zone")
 
 
@@ -52,9 +67,12 @@ def resolve_date_time_zone(date_time: str, time_zone: str) -> float:
         local = datetime.fromisoformat(date_time.rstrip("Z") if time_zone.upper() == "UTC" else date_time)
     except ValueError:
         raise ValueError(f"'{date_time}' is not an ISO 8601 date-time") from None
-    if local.tzinfo is not None:
-        return local.timestamp()
-    return local.replace(tzinfo=zone(time_zone)).astimezone(UTC).timestamp()
+    try:
+        if local.tzinfo is not None:
+            return local.timestamp()
+        return local.replace(tzinfo=zone(time_zone)).astimezone(UTC).timestamp()
+    except OverflowError:  # e.g. 9999-12-31 in a zone west of UTC
+        raise ValueError(f"'{date_time}' in '{time_zone}' is outside the representable range") from None
 
 
 class GraphBody(BaseModel):

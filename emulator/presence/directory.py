@@ -8,6 +8,7 @@ to whoever listens (webhooks, the dashboard).
 
 from __future__ import annotations
 
+import itertools
 import logging
 import re
 from collections.abc import Callable
@@ -52,15 +53,17 @@ def is_guid(value: str) -> bool:
 class Session:
     """One presence session: a Teams client on a device, or an application's setPresence session."""
 
-    __slots__ = ("activity", "availability", "expires_at", "fades", "session_id", "set_at", "source",
-                 "stage", "timer")
+    __slots__ = ("activity", "availability", "expires_at", "fades", "session_id", "set_at", "set_order",
+                 "source", "stage", "timer")
 
     def __init__(self, session_id: str, availability: str, activity: str, set_at: float,
-                 expires_at: float | None, fades: bool, source: str) -> None:
+                 expires_at: float | None, fades: bool, source: str, set_order: int = 0) -> None:
         self.session_id = session_id
         self.availability = availability
         self.activity = activity
         self.set_at = set_at
+        # Which set came last; on a manual clock several sets share one instant, so set_at cannot tell.
+        self.set_order = set_order
         self.expires_at = expires_at
         self.fades = fades and availability == "Available"
         self.source = source
@@ -163,7 +166,7 @@ def aggregate(user: User) -> tuple[str, str]:
             availability = session.shown()[0]
             rank = states.RANK.get(availability, 0)
             # Among equal ranks, the most recently set session supplies the activity.
-            if rank > best_rank or (rank == best_rank and best is not None and session.set_at >= best.set_at):
+            if rank > best_rank or (rank == best_rank and best is not None and session.set_order > best.set_order):
                 best, best_rank = session, rank
         assert best is not None
         pair = best.shown()
@@ -187,7 +190,10 @@ class PresenceDirectory:
         self.restrict_users = restrict_users
         self.users: dict[str, User] = {}
         self._by_upn: dict[str, str] = {}
-        self._sequence = 0
+        self._set_order = itertools.count(1)
+        # Per directory, so that a replayed scenario gives the same numbers; a reset carries it forward
+        # (see ``Runtime.reset``) so that a server never hands out a number below one it already gave.
+        self.last_sequence = 0
         self.listeners: list[Listener] = []
         # The dashboard shows sessions and expiries, which change without the presence Graph shows changing.
         self.observers: list[Observer] = []
@@ -238,8 +244,8 @@ class PresenceDirectory:
         return user
 
     def _next_sequence(self) -> str:
-        self._sequence += 1
-        return f"A{self._sequence:010d}"
+        self.last_sequence += 1
+        return f"A{self.last_sequence:010d}"
 
     # -- sessions ----------------------------------------------------------------------------------------
 
@@ -252,7 +258,7 @@ class PresenceDirectory:
         if old is not None and old.timer is not None:
             old.timer.cancel()
         session = Session(session_id, availability, activity, now,
-                          None if expires_in is None else now + expires_in, fades, source)
+                          None if expires_in is None else now + expires_in, fades, source, next(self._set_order))
         user.sessions[session_id] = session
         self._arm_session(user, session)
         self._publish(user)
