@@ -310,6 +310,16 @@
       : '<li><span class="none">No session: the user reads Offline.</span></li>';
   }
 
+  // With strict auth on, Graph wants a bearer token: the dashboard then acts as an application with a token
+  // the emulator mints for it (POST /_emulator/token), and mints a new one whenever Graph refuses the old one.
+  let appToken = null;
+  async function mintAppToken() {
+    const resp = await fetch(`${CONTROL}/token`, { method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ roles: ["Presence.ReadWrite.All"], appid: DEFAULT_APP_ID }) });
+    appToken = resp.ok ? (await resp.json()).access_token : null;
+    return appToken;
+  }
+
   async function call(method, url, body) {
     $("d-error").hidden = true;
     const init = { method, headers: {} };
@@ -317,7 +327,13 @@
       init.body = typeof body === "string" ? body : JSON.stringify(body);
       init.headers["Content-Type"] = "application/json";
     }
-    const resp = await fetch(url, init);
+    const graph = url.startsWith(API);
+    if (graph && appToken) init.headers.Authorization = `Bearer ${appToken}`;
+    let resp = await fetch(url, init);
+    if (graph && (resp.status === 401 || resp.status === 403) && await mintAppToken()) {
+      init.headers.Authorization = `Bearer ${appToken}`;
+      resp = await fetch(url, init);
+    }
     if (!resp.ok) {
       let message = `${method} ${url}: ${resp.status}`;
       try { const e = await resp.json(); if (e.error) message = `${e.error.code}: ${e.error.message}`; } catch (_) { /* not JSON */ }
