@@ -73,6 +73,10 @@ async def test_set_presence_through_the_api_shows_within_a_second(page: Page, se
     await api.post(f"/v1.0/users/{newcomer}/presence/setPresence", json={
         "sessionId": "app", "availability": "Away", "activity": "Away"})
     await page.wait_for_selector(card(newcomer) + '[data-availability="Away"]', timeout=LIVE)
+    # Named later (through the control plane), the newcomer moves into alphabetical order.
+    await api.post("/_emulator/users", json={"id": newcomer, "displayName": "Aaron Abbott"})
+    await page.wait_for_function(
+        "document.querySelector('.card .name').innerText === 'Aaron Abbott'", timeout=LIVE)
     # A reset empties the page.
     await api.post("/_emulator/reset")
     await page.wait_for_selector(".card", state="detached", timeout=LIVE)

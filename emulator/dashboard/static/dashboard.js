@@ -86,13 +86,15 @@
   }
 
   function applyUsers(data) {
-    let added = false;
+    let reorder = false;
     for (const u of data.users) {
-      if (!users.has(u.id)) added = true;
+      const old = users.get(u.id);
+      ingest(u);
+      if (!old || old._key !== u._key) reorder = true;  // a newcomer, or a new display name
       else if (data.users.length <= 50) flashing.add(u.id);  // a burst is not worth flashing card by card
-      users.set(u.id, ingest(u));
+      users.set(u.id, u);
     }
-    if (added) order = [...users.keys()].sort(byName);
+    if (reorder) order = [...users.keys()].sort(byName);
     stats.events += 1;
     setClock(data.clock);
     refilter();
