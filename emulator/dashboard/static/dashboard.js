@@ -160,14 +160,21 @@
     return h ? `${h}:${mmss}` : mmss;
   }
 
+  // "4:59 left", "in 1:00"; just "due" once the instant has come.
+  function timeText(until, suffix, prefix) {
+    const text = countdown(until);
+    return text === "due" ? text : (prefix || "") + text + suffix;
+  }
+
   const left = (until, suffix) => (until == null ? "" :
-    `<span class="left" data-until="${until}" data-suffix="${suffix}">${countdown(until)}${suffix}</span>`);
+    `<span class="left" data-until="${until}" data-suffix="${suffix}">${timeText(until, suffix)}</span>`);
 
   function fadeNote(s) {
     // A fading session changes before it expires: to AvailableInactive first, then to Away.
     if (s.nextMs == null || s.nextMs === s.expiresMs) return "";
     const to = s.shownActivity === "AvailableInactive" ? "away" : "inactive";
-    return `<span class="fade">${to} in <span data-until="${s.nextMs}" data-suffix="">${countdown(s.nextMs)}</span></span>`;
+    return `<span class="fade" data-until="${s.nextMs}" data-prefix="${to} in " data-suffix="">` +
+      `${timeText(s.nextMs, "", `${to} in `)}</span>`;
   }
 
   function presenceLine(u) {
@@ -177,7 +184,7 @@
 
   function preferredLine(p) {
     return `Preferred <b>${esc(p.availability)}</b> · ${esc(p.activity)} ` +
-      `<span data-until="${p.expiresMs}" data-suffix=" left">${countdown(p.expiresMs)} left</span>`;
+      `<span data-until="${p.expiresMs}" data-suffix=" left">${timeText(p.expiresMs, " left")}</span>`;
   }
 
   function cardHtml(u) {
@@ -271,7 +278,7 @@
     $("clock-now").textContent = new Date(now).toISOString().replace("T", " ").slice(0, 19) + "Z";
     for (const el of document.querySelectorAll("[data-until]")) {
       const until = Number(el.dataset.until);
-      el.textContent = countdown(until) + el.dataset.suffix;
+      el.textContent = timeText(until, el.dataset.suffix, el.dataset.prefix);
       el.classList.toggle("soon", until - now < 60000);
     }
   }
@@ -299,7 +306,7 @@
     $("d-presence").innerHTML = presenceLine(u) +
       (u.statusMessage ? `<div class="status">${esc(u.statusMessage.content)}` +
         (u.statusMessage.expiresMs ? ` · <span data-until="${u.statusMessage.expiresMs}" data-suffix=" left">` +
-          `${countdown(u.statusMessage.expiresMs)} left</span>` : "") + "</div>" : "") +
+          `${timeText(u.statusMessage.expiresMs, " left")}</span>` : "") + "</div>" : "") +
       (u._oof && u.outOfOfficeSettings.message ? `<div class="status">OOF: ${esc(u.outOfOfficeSettings.message)}</div>` : "") +
       (u.preferredPresence ? `<div class="preferred">${preferredLine(u.preferredPresence)}` +
         (u.sessions.length ? " — shown over the sessions" : " — no live session, so Offline") + "</div>" : "");
@@ -517,6 +524,7 @@
   };
   const LIFECYCLE_EVENTS = ["reauthorizationRequired", "subscriptionRemoved", "missed"];
   let openPanel = null, panelTimer = null;
+  let deliveriesOf = null;  // a subscription id: the deliveries panel shows only its deliveries
 
   // Polling replaces a panel only when what it shows changed, so a button is never pulled away mid-click.
   function setPanel(html) {
@@ -537,7 +545,7 @@
     const m = typeof v === "string" && ISO.exec(v);
     if (m) {
       const until = COUNTDOWN_COLUMNS.has(col) ? parseTime(v) : null;
-      return `${m[1]} ${m[2]}` + (until ? ` <span class="meta">(in <span data-until="${until}" data-suffix=""></span>)</span>` : "");
+      return `${m[1]} ${m[2]}` + (until ? ` <span class="meta">(<span data-until="${until}" data-prefix="in " data-suffix=""></span>)</span>` : "");
     }
     return esc(v);
   }
@@ -562,9 +570,13 @@
   async function loadPanel() {
     const name = openPanel;
     if (!name) return;
-    const panel = PANELS[name];
+    let panel = PANELS[name];
+    const scopeAt = deliveriesOf;
+    if (name === "deliveries" && deliveriesOf) {
+      panel = { ...panel, urls: [`${CONTROL}/deliveries?subscriptionId=${encodeURIComponent(deliveriesOf)}`] };
+    }
     const got = await fetchPanel(panel);
-    if (!got || name !== openPanel) return;
+    if (!got || name !== openPanel || scopeAt !== deliveriesOf) return;  // the user moved on meanwhile
     if (!got.resp.ok) {
       // 404 (or Graph's 400 for an unknown segment): this emulator does not have the capability (yet).
       setPanel(`<p class="unavailable" data-unavailable="${name}">Not available in this emulator: ` +
@@ -584,11 +596,13 @@
     let cols = panel.columns.filter((c) => rows.some((r) => r[c] !== undefined));
     if (!cols.length) cols = Object.keys(rows[0]).filter((k) => typeof rows[0][k] !== "object").slice(0, 10);
     const actions = panel.actions && got.url.startsWith(CONTROL);
-    setPanel(`<table data-panel="${name}"><thead><tr>${actions ? "<th>send lifecycle event</th>" : ""}` +
+    const scope = name === "deliveries" && deliveriesOf ? `<p class="scope">Deliveries of subscription ` +
+      `${esc(deliveriesOf)} <button type="button" class="btn small" data-deliveries-of="">show all</button></p>` : "";
+    setPanel(scope + `<table data-panel="${name}"><thead><tr>${actions ? "<th>send lifecycle event</th>" : ""}` +
       `${cols.map((c) => `<th>${esc(c)}</th>`).join("")}</tr></thead><tbody>` +
       rows.map((r) => "<tr>" + (actions ? `<td class="actions">${LIFECYCLE_EVENTS.map((e) =>
         `<button type="button" class="btn small" data-lifecycle="${e}" data-subscription="${esc(r.id)}">${e}</button>`)
-        .join(" ")}</td>` : "") +
+        .join(" ")} <button type="button" class="btn small" data-deliveries-of="${esc(r.id)}">deliveries</button></td>` : "") +
         `${cols.map((c) => `<td class="${statusClass(c, r[c])}">${cell(r[c], c)}</td>`).join("")}</tr>`).join("") +
       "</tbody></table>");
     tick();
@@ -605,11 +619,19 @@
     loadPanel();
   }
 
+  function showDeliveriesOf(subscriptionId) {
+    openPanel = null;
+    document.querySelector('.tab[data-panel="deliveries"]').click();  // opens the tab (and clears the scope)
+    deliveriesOf = subscriptionId;
+    loadPanel();
+  }
+
   function wirePanels() {
     for (const tab of document.querySelectorAll(".tab")) {
       tab.addEventListener("click", () => {
         const name = tab.dataset.panel;
         openPanel = openPanel === name ? null : name;
+        if (name === "deliveries") deliveriesOf = null;
         for (const t of document.querySelectorAll(".tab")) t.setAttribute("aria-selected", String(t.dataset.panel === openPanel));
         $("panel-body").hidden = !openPanel;
         setPanel("");
@@ -621,6 +643,8 @@
     $("panel-body").addEventListener("click", (ev) => {
       const button = ev.target.closest("[data-lifecycle]");
       if (button) sendLifecycle(button.dataset.subscription, button.dataset.lifecycle);
+      const scoped = ev.target.closest("[data-deliveries-of]");
+      if (scoped) showDeliveriesOf(scoped.dataset.deliveriesOf || null);
     });
   }
 
