@@ -49,7 +49,7 @@ async def test_page_lists_every_user_with_presence(page: Page, server: TestServe
     assert await bob.locator(".badge").get_attribute("data-kind") == "Busy"
     carol = page.locator(card(CAROL))
     assert "Working from the lake" in await carol.locator(".status").inner_text()
-    assert "Out of office" in await carol.locator(".presence").inner_text()
+    assert "OutOfOffice" in await carol.locator(".presence").inner_text()
     assert await carol.locator(".badge").get_attribute("data-kind") == "OutOfOffice"
     assert "1:00:00 left" in await carol.locator(".sessions").inner_text()
     assert await page.locator("#count").inner_text() == "3 of 3 users"

@@ -179,7 +179,7 @@
 
   function presenceLine(u) {
     return `<b>${esc(u.availability)}</b> <span class="activity">· ${esc(u.activity)}</span>` +
-      (u._oof ? '<span class="tag">Out of office</span>' : "");
+      (u._oof && u.activity !== "OutOfOffice" ? '<span class="tag">Out of office</span>' : "");
   }
 
   function preferredLine(p) {
@@ -214,7 +214,7 @@
   let renderQueued = false;
 
   function cardHeight() {
-    return parseFloat(getComputedStyle(document.documentElement).getPropertyValue("--card-h")) || 164;
+    return parseFloat(getComputedStyle(document.documentElement).getPropertyValue("--card-h")) || 172;
   }
 
   function scheduleRender() {
