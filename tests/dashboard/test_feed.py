@@ -77,3 +77,19 @@ async def test_page_and_assets_are_served(client: TestClient) -> None:
         assert (await client.get(f"/_emulator/ui/{asset}")).status == 200
     assert (await client.get("/_emulator/ui/secrets.txt")).status == 404
     assert (await client.get("/_emulator/ui/..%2Fapp.py")).status == 404
+
+
+def test_a_page_that_falls_behind_gets_a_snapshot_instead_of_the_backlog(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from emulator.dashboard import feed
+
+    monkeypatch.setattr(feed, "MAX_BACKLOG_BYTES", 100)
+    viewer = feed.Viewer()
+    viewer.needs_snapshot = False
+    viewer.push(b"x" * 60)
+    assert viewer.take() == [b"x" * 60]
+    viewer.push(b"y" * 60)
+    viewer.push(b"z" * 60)  # over the limit: the backlog is dropped for a fresh snapshot
+    assert viewer.needs_snapshot
+    assert viewer.take() == []
+    viewer.push(b"w")  # while a snapshot is due, it already holds every later change
+    assert viewer.take() == []

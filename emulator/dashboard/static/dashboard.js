@@ -492,7 +492,11 @@
       const card = ev.target.closest(".card");
       if (card && (ev.key === "Enter" || ev.key === " ")) { ev.preventDefault(); select(card.dataset.id); }
     });
-    document.addEventListener("keydown", (ev) => { if (ev.key === "Escape" && selectedId) select(null); });
+    document.addEventListener("keydown", (ev) => {
+      if (ev.key === "Escape" && selectedId) select(null);
+      const typing = ev.target.closest && ev.target.closest("input, select, textarea");
+      if (ev.key === "/" && !typing) { ev.preventDefault(); $("search").focus(); }
+    });
   }
 
   // -- subscriptions, deliveries, lifecycle events and the request journal --------------------------------
