@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from emulator.control import auth_routes as control_auth_routes
 from emulator.control import routes as control_routes
+from emulator.control import scenario_routes
 from emulator.control import users as control_users
 from emulator.dashboard import routes as dashboard_routes
-from emulator.graph import presence_routes
+from emulator.graph import batch_routes, presence_routes
+from emulator.graph.access import authenticate
 from emulator.graph.pipeline import graph_pipeline
+from emulator.openapi import document as openapi_document
 from emulator.runtime import RUNTIME, Runtime
 from emulator.tenant import TenantSettings
 
@@ -17,12 +21,16 @@ MAX_BODY_BYTES = 4 * 1024 * 1024
 
 def create_app(runtime: Runtime | None = None, *, settings: TenantSettings | None = None) -> web.Application:
     runtime = runtime or Runtime(settings)
-    app = web.Application(middlewares=[graph_pipeline], client_max_size=MAX_BODY_BYTES)
+    app = web.Application(middlewares=[graph_pipeline, authenticate], client_max_size=MAX_BODY_BYTES)
     app[RUNTIME] = runtime
     presence_routes.add_routes(app)
+    batch_routes.add_routes(app)
     control_routes.add_routes(app)
     control_users.add_routes(app)
     dashboard_routes.add_routes(app)
+    scenario_routes.add_routes(app)
+    control_auth_routes.add_routes(app)
+    openapi_document.add_routes(app)
 
     async def start_clock(_app: web.Application) -> None:
         runtime.start()

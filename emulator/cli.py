@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import logging
 import signal
 import sys
@@ -15,6 +16,14 @@ from aiohttp import web
 from emulator import __version__
 from emulator.app import create_app
 from emulator.runtime import Runtime
+from emulator.scenarios import (
+    Scenario,
+    ScenarioError,
+    default_scenario,
+    json_schema,
+    load_scenarios,
+    use_scenario,
+)
 from emulator.tenant import TenantSettings
 
 
@@ -39,7 +48,19 @@ def build_parser() -> argparse.ArgumentParser:
                             "manual: it moves only through POST /_emulator/clock/advance")
     serve.add_argument("--speed", type=_positive_float, default=None,
                        help="emulated seconds per real second (implies a running clock)")
+    serve.add_argument("--auth", choices=("off", "decode", "strict"), default="off",
+                       help="off: tokens only name /me's user (default); decode: tokens read, not verified; "
+                            "strict: tokens verified and scopes checked (see docs/auth-and-batch.md)")
     serve.add_argument("--access-log", action="store_true", help="log every request (off: it halves throughput)")
+    serve.add_argument("--scenario", action="append", metavar="FILE", default=None,
+                       help="play this scenario file (repeatable: files are merged); "
+                            "default: the bundled office day, scenarios/default.yaml")
+
+    validate = commands.add_parser("validate", help="check scenario files without serving (exit 0 when valid)")
+    validate.add_argument("files", nargs="+", metavar="FILE")
+    validate.add_argument("--merge", action="store_true",
+                          help="check the files merged into one scenario, as serve --scenario A --scenario B does")
+    commands.add_parser("schema", help="print the JSON Schema of scenario files")
     return parser
 
 
@@ -47,8 +68,8 @@ def settings_from_args(args: argparse.Namespace) -> TenantSettings:
     if args.speed is not None and args.clock == "manual":
         raise SystemExit("--speed and --clock manual contradict each other: a manual clock does not run")
     if args.speed is not None:
-        return TenantSettings(clock_mode="speed", speed=args.speed)
-    return TenantSettings(clock_mode=args.clock or "real")
+        return TenantSettings(clock_mode="speed", speed=args.speed, auth=args.auth)
+    return TenantSettings(clock_mode=args.clock or "real", auth=args.auth)
 
 
 def banner(base: str, runtime: Runtime) -> str:
@@ -60,16 +81,48 @@ def banner(base: str, runtime: Runtime) -> str:
         f"  Graph beta     {base}/beta",
         f"  Control plane  {base}/_emulator/  (health, state, clock, reset)",
         f"  Dashboard      {base}/_emulator/ui",
+        f"  Auth           {runtime.settings.auth}  (tokens: POST {base}/_emulator/token, keys: {base}/_emulator/jwks)",
         f"  Clock          {clock_text}, now {clock.now().isoformat(timespec='seconds')}",
+        f"  Scenario       {scenario_text(runtime)}  (timeline: {base}/_emulator/timeline)",
         "  msgraph-sdk:   adapter = GraphRequestAdapter(AnonymousAuthenticationProvider())",
         f"                 adapter.base_url = \"{base}/v1.0\"; client = GraphServiceClient(request_adapter=adapter)",
         "Press Ctrl-C to stop.",
     ])
 
 
+def load_scenario_or_exit(files: Sequence[str] | None) -> Scenario:
+    try:
+        return load_scenarios(files) if files else default_scenario()
+    except ScenarioError as exc:
+        raise SystemExit(f"{exc}\nThe scenario is not valid: nothing was served.") from None
+
+
+def scenario_text(runtime: Runtime) -> str:
+    scenario = runtime.tenant.timeline.scenario
+    if scenario is None:
+        return "none"
+    return f"{', '.join(scenario.sources)}: {len(scenario.users)} users, {len(scenario.plan)} events"
+
+
+def validate(files: Sequence[str], *, merge: bool = False) -> int:
+    """Check each file as a scenario of its own, or (``merge``) all of them as one; 0 when valid, else 1."""
+    failed = False
+    for group in ([list(files)] if merge else [[name] for name in files]):
+        try:
+            scenario = load_scenarios(group)
+        except ScenarioError as exc:
+            print(exc, file=sys.stderr)
+            failed = True
+        else:
+            print(f"{' + '.join(group)}: valid ({len(scenario.users)} users, {len(scenario.plan)} events)")
+    return 1 if failed else 0
+
+
 async def serve(args: argparse.Namespace) -> None:
+    scenario = load_scenario_or_exit(args.scenario)
     runtime = Runtime(settings_from_args(args))
-    app = create_app(runtime)
+    app = create_app(runtime)  # first, so that what the app hooks onto each tenant sees the scenario from its start
+    use_scenario(runtime, scenario, clock_mode=args.clock, speed=args.speed)
     runner = web.AppRunner(app, access_log=logging.getLogger("aiohttp.access") if args.access_log else None,
                            handle_signals=False, shutdown_timeout=10.0)
     await runner.setup()
@@ -100,5 +153,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "serve":
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(serve(args))
+        return 0
+    if args.command == "validate":
+        return validate(args.files, merge=args.merge)
+    if args.command == "schema":
+        print(json.dumps(json_schema(), indent=2))
         return 0
     return 2

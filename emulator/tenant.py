@@ -7,13 +7,19 @@ leave a stale piece of state behind.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from emulator.clock import Clock, ClockMode, Scheduler
 from emulator.presence.directory import PresenceDirectory
+from emulator.scenarios.timeline import ScenarioTimeline
+from emulator.tokens import TokenIssuer
 
 DEFAULT_TENANT_ID = "00000000-0000-4000-8000-000000000001"
 # The application named when a request carries no token that names one.
 DEFAULT_APP_ID = "00000000-0000-4000-8000-00000000a99c"
+
+# off: tokens only decoded for oid/appid; decode: unreadable tokens are 401; strict: verified and scoped.
+AuthMode = Literal["off", "decode", "strict"]
 
 
 @dataclass(frozen=True)
@@ -25,6 +31,12 @@ class TenantSettings:
     start: float | None = None
     # Only listed users exist (a scenario's choice); otherwise any GUID is a user who never signed in.
     restrict_users: bool = False
+    auth: AuthMode = "off"
+
+    @property
+    def require_https_notification_urls(self) -> bool:
+        """Strict auth requires https notification URLs, as the real service does (decisions.md)."""
+        return self.auth == "strict"
 
 
 class Tenant:
@@ -36,6 +48,8 @@ class Tenant:
         self.clock = Clock(self.settings.clock_mode, start=self.settings.start, speed=self.settings.speed)
         self.scheduler = Scheduler(self.clock)
         self.presence = PresenceDirectory(self.scheduler, restrict_users=self.settings.restrict_users)
+        self.timeline = ScenarioTimeline(self.scheduler, self.presence)
+        self.tokens = TokenIssuer.shared()
 
     def advance(self, seconds: float) -> int:
         """Move the clock forward, running every timed effect that falls due on the way."""

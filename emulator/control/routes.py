@@ -16,6 +16,9 @@ from emulator.runtime import RUNTIME
 from emulator.tenant import Tenant
 
 PREFIX = "/_emulator"
+# Emulated time stays representable (datetime, HTTP dates) however far a client pushes the clock.
+LATEST = 253_402_300_799.0 - 400 * 366 * 86400.0  # 400 years short of 9999-12-31T23:59:59Z
+MAX_SPEED = 1_000_000.0
 
 
 def _when(ts: float | None) -> str | None:
@@ -97,8 +100,10 @@ async def set_clock(request: web.Request) -> web.Response:
     speed = data.get("speed")
     if mode not in ("real", "manual", "speed"):
         raise errors.invalid_argument("The property 'mode' must be 'real', 'manual' or 'speed'.")
-    if speed is not None and (isinstance(speed, bool) or not isinstance(speed, int | float) or speed <= 0):
-        raise errors.invalid_argument("The property 'speed' must be a number greater than 0.")
+    if speed is not None and (isinstance(speed, bool) or not isinstance(speed, int | float)
+                              or not 0 < speed <= MAX_SPEED):
+        raise errors.invalid_argument(f"The property 'speed' must be a number greater than 0 and at most "
+                                      f"{MAX_SPEED:g}.")
     tenant.clock.set_mode(mode, speed=float(speed) if speed is not None else None)
     request.app[RUNTIME].driver.rearm()
     return json_response(orjson.dumps(clock_state(tenant)))
@@ -122,6 +127,8 @@ async def advance_clock(request: web.Request) -> web.Response:
     except ValueError as exc:
         raise errors.invalid_argument(str(exc)) from None
     tenant = _tenant(request)
+    if tenant.clock.time() + seconds > LATEST:
+        raise errors.invalid_argument(f"Advancing by {text} would take the clock past the year 9599.")
     ran = tenant.advance(seconds)
     request.app[RUNTIME].driver.rearm()
     state = clock_state(tenant)

@@ -1,7 +1,7 @@
-"""Who is calling: the user and application a bearer token names.
+"""Who is calling: the user and application a bearer token names (``Caller``).
 
-In the default mode the token is decoded, not verified (../shared/decisions.md, "Users"): a test can send
-any JWT whose ``oid`` names the user behind ``/me``.
+Decoding only, with no verification: the auth modes that decide whether a request may proceed are in
+``access.py``. Kept free of the runtime so the journal and the pipeline can import it.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import jwt
+from aiohttp import web
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,18 +19,27 @@ class Caller:
     tenant_id: str | None = None
     scopes: frozenset[str] = frozenset()
     roles: frozenset[str] = frozenset()
+    # An app-only token (client credentials): it carries roles and names no user.
+    application: bool = False
 
 
 ANONYMOUS = Caller()
+CALLER = web.RequestKey("caller", Caller)
 _cache: dict[str, Caller] = {}
 _CACHE_LIMIT = 1024
 
 
+def bearer_token(header: str | None) -> str | None:
+    if not header or header[:7].lower() != "bearer ":
+        return None
+    return header[7:].strip() or None
+
+
 def caller_from_authorization(header: str | None) -> Caller:
     """The caller named by an ``Authorization: Bearer <jwt>`` header; anonymous when absent or unreadable."""
-    if not header or header[:7].lower() != "bearer ":
+    token = bearer_token(header)
+    if token is None:
         return ANONYMOUS
-    token = header[7:].strip()
     cached = _cache.get(token)
     if cached is not None:
         return cached
@@ -53,11 +63,21 @@ def caller_from_claims(claims: dict[str, object]) -> Caller:
     roles = claims.get("roles")
     role_set = frozenset(r for r in roles if isinstance(r, str)) if isinstance(roles, list) else frozenset()
     # An app-only token carries roles and an oid of the service principal but no scp: it names no user.
-    user_id = text("oid") if scp or not role_set else None
+    application = not scp and (bool(role_set) or claims.get("idtyp") == "app")
+    user_id = None if application else text("oid")
     return Caller(
         user_id=user_id.lower() if user_id else None,
         app_id=text("appid") or text("azp"),
         tenant_id=text("tid"),
         scopes=frozenset(scp.split()),
         roles=role_set,
+        application=application,
     )
+
+
+def caller(request: web.Request) -> Caller:
+    """The caller of ``request``: as the auth middleware established it, else decoded from the header."""
+    known: Caller | None = request.get(CALLER)
+    if known is not None:
+        return known
+    return caller_from_authorization(request.headers.get("Authorization"))

@@ -87,5 +87,60 @@ def me_without_user() -> GraphError:
     return bad_request("/me request is only valid with delegated authentication flow.")
 
 
+def invalid_scenario(problems: list[str]) -> GraphError:
+    """A scenario that failed to load: one problem per line, each with its file:line:column."""
+    return GraphError(400, "InvalidScenario", "\n".join(problems))
+
+
+# -- authentication and authorisation (strict auth; see emulator/graph/auth.py) ---------------------------
+
+# What Graph sends with a 401, so a client that reads the challenge finds what it expects.
+WWW_AUTHENTICATE = ('Bearer realm="", authorization_uri="https://login.microsoftonline.com/common/oauth2/authorize", '
+                    'client_id="00000003-0000-0000-c000-000000000000"')
+
+
+def invalid_token(message: str) -> GraphError:
+    return GraphError(401, "InvalidAuthenticationToken", message, {"WWW-Authenticate": WWW_AUTHENTICATE})
+
+
+def token_missing() -> GraphError:
+    return invalid_token("Access token is empty.")
+
+
+def _listed(names: frozenset[str]) -> str:
+    return ", ".join(sorted(names))
+
+
+def missing_scopes(required: frozenset[str], present: frozenset[str]) -> GraphError:
+    return GraphError(403, "Forbidden", f"Missing scope permissions on the request. API requires one of "
+                                        f"'{_listed(required)}'. Scopes on the request '{_listed(present)}'")
+
+
+def missing_roles(required: frozenset[str], present: frozenset[str]) -> GraphError:
+    return GraphError(403, "Forbidden", f"Missing role permissions on the request. API requires one of "
+                                        f"'{_listed(required)}'. Roles on the request '{_listed(present)}'")
+
+
+def application_not_supported() -> GraphError:
+    return GraphError(403, "Forbidden", "This operation does not support application permissions; "
+                                        "use a delegated token with one of the required scopes.")
+
+
+def notification_url_not_https(field: str, url: str) -> GraphError:
+    """Strict auth (``TenantSettings.require_https_notification_urls``): webhooks must be https."""
+    return bad_request(f"The {field} '{url}' must use https.")
+
+
+# -- JSON batching ------------------------------------------------------------------------------------------
+
+def invalid_batch(message: str) -> GraphError:
+    return GraphError(400, "BadRequest", message)
+
+
+def failed_dependency(request_id: str, failed: str) -> GraphError:
+    return GraphError(424, "FailedDependency",
+                      f"Request '{request_id}' was not run because the request it depends on ('{failed}') failed.")
+
+
 def internal_error() -> GraphError:
     return GraphError(500, "generalException", "An unexpected error occurred in the emulator.")

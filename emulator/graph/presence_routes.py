@@ -8,7 +8,7 @@ import orjson
 from aiohttp import web
 
 from emulator.graph import errors, requests, wire
-from emulator.graph.auth import Caller, caller_from_authorization
+from emulator.graph.auth import caller
 from emulator.graph.pipeline import json_response, read_json_body
 from emulator.presence import states
 from emulator.presence.directory import UnknownUser
@@ -28,15 +28,11 @@ def _base(request: web.Request, version: str) -> str:
     return f"{request.scheme}://{request.host}/{version}"
 
 
-def _caller(request: web.Request) -> Caller:
-    return caller_from_authorization(request.headers.get("Authorization"))
-
-
 def _me(request: web.Request) -> str:
-    caller = _caller(request)
-    if caller.user_id is None:
+    user_id = caller(request).user_id
+    if user_id is None:
         raise errors.me_without_user()
-    return caller.user_id
+    return user_id
 
 
 # -- reads -----------------------------------------------------------------------------------------------
@@ -46,7 +42,7 @@ def _presence_response(request: web.Request, tenant: Tenant, user_ref: str, cont
     directory = tenant.presence
     user_id = directory.resolve(user_ref)
     user = directory.users.get(user_id)
-    own = _caller(request).user_id == user_id
+    own = caller(request).user_id == user_id
     body = wire.presence_bytes(user, user_id, own=own)
     base = _base(request, version)
     ctx = context or wire.user_presence_context(base, user_id)

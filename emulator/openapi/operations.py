@@ -1,0 +1,109 @@
+"""Every route of the emulator, described once: the one table the OpenAPI document is built from.
+
+Keyed like the permission table: method and route template, the Graph version prefix dropped (one row
+covers ``/v1.0`` and ``/beta``) and ``{placeholders}`` written ``{}``. A new route needs one row here;
+``tests/openapi/test_document.py`` fails while any registered aiohttp route has none.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from pydantic import BaseModel
+
+from emulator.control import users as control_users
+from emulator.control.auth_routes import TokenBody
+from emulator.graph import requests
+from emulator.graph.batch_routes import BatchRequestBody
+from emulator.graph.permissions import ACTION_NAMES
+from emulator.openapi import schemas
+
+
+@dataclass(frozen=True, slots=True)
+class Operation:
+    summary: str
+    tag: str
+    response: type[BaseModel] | None = None  # the success body; None: an empty body
+    status: int = 200
+    body: type[BaseModel] | None = None
+    body_required: bool = False
+    # The body may also be sent as text/plain (a bare value, e.g. clock/advance's "PT5M").
+    text_body: bool = False
+    description: str = ""
+    # A success body that is not JSON (the dashboard's page and assets, its event stream): a string of this type.
+    media_type: str = "application/json"
+
+
+_ACTION_BODIES: dict[str, tuple[type[BaseModel], bool]] = {
+    "setPresence": (requests.SetPresenceBody, True),
+    "clearPresence": (requests.ClearPresenceBody, True),
+    "setUserPreferredPresence": (requests.SetPreferredBody, True),
+    "clearUserPreferredPresence": (requests.EmptyBody, False),
+    "setStatusMessage": (requests.SetStatusMessageBody, True),
+}
+
+_READ_DOC = "GUIDs, or a scenario user's userPrincipalName. Any GUID is a user (Offline) unless a scenario " \
+            "restricts users."
+
+OPERATIONS: dict[str, Operation] = {
+    # -- Graph ------------------------------------------------------------------------------------------
+    "GET /users/{}/presence": Operation("Get a user's presence", "presence", schemas.Presence,
+                                        description=_READ_DOC),
+    "GET /communications/presences/{}": Operation("Get a user's presence (communications path)", "presence",
+                                                  schemas.Presence, description=_READ_DOC),
+    "GET /me/presence": Operation("Get the signed-in user's presence", "presence", schemas.Presence,
+                                  description="The user is the bearer token's oid; 400 without one."),
+    "POST /communications/getPresencesByUserId": Operation(
+        "Get the presence of up to 650 users", "presence", schemas.PresenceCollection,
+        body=requests.GetPresencesBody, body_required=True),
+    **{
+        f"POST {prefix}/{name}": Operation(f"{name} ({where})", "presence", None,
+                                           body=_ACTION_BODIES[name][0], body_required=_ACTION_BODIES[name][1])
+        for name in ACTION_NAMES
+        for prefix, where in (("/users/{}/presence", "a user"), ("/me/presence", "the signed-in user"),
+                              ("/communications/presences/{}", "communications path"))
+    },
+    "POST /$batch": Operation("JSON batching: up to 20 requests in one", "batch", schemas.BatchResponse,
+                              body=BatchRequestBody, body_required=True,
+                              description="Each request is run as if sent alone; see docs/auth-and-batch.md."),
+    # -- control plane ----------------------------------------------------------------------------------
+    "GET /_emulator/health": Operation("Liveness", "control", schemas.Health),
+    "POST /_emulator/reset": Operation("Replace all state with a fresh tenant", "control", schemas.Reset),
+    "GET /_emulator/clock": Operation("The emulated clock", "control", schemas.ClockState),
+    "POST /_emulator/clock": Operation("Change the clock's mode or speed", "control", schemas.ClockState,
+                                       body=schemas.ClockSettings),
+    "POST /_emulator/clock/advance": Operation("Advance the clock, running what falls due", "control",
+                                               schemas.ClockState, body=schemas.ClockAdvance, body_required=True,
+                                               text_body=True),
+    "GET /_emulator/state": Operation("Every user, session and expiry", "control", schemas.EmulatorState),
+    "POST /_emulator/token": Operation("Mint a token signed by the emulator", "auth", schemas.TokenResponse,
+                                       body=TokenBody, body_required=True),
+    "GET /_emulator/jwks": Operation("The emulator's signing key, as a JWKS", "auth", schemas.JsonWebKeySet),
+    "GET /_emulator/.well-known/openid-configuration": Operation(
+        "Discovery metadata for token validators", "auth", schemas.OpenIdConfiguration),
+    "POST /_emulator/scenario": Operation(
+        "Load a scenario (YAML or JSON body) in place of the current one; atomic", "scenarios",
+        schemas.ScenarioLoaded, body_required=True, text_body=True,
+        description="A bad scenario is a 400 InvalidScenario naming file:line:column; nothing changes."),
+    "GET /_emulator/timeline": Operation("What the scenario ran and what is to come", "scenarios",
+                                         schemas.Timeline),
+    "GET /_emulator/openapi.json": Operation("This document", "control", schemas.OpenApiDocument),
+    # -- users, for what Graph cannot do (docs/dashboard.md) ----------------------------------------------
+    "POST /_emulator/users": Operation("Add a user (or name one)", "users", schemas.UserState, status=201,
+                                       body=control_users.NewUserBody, body_required=True),
+    "GET /_emulator/users/{}": Operation("One user's full state, by id or userPrincipalName", "users",
+                                         schemas.UserState),
+    "POST /_emulator/users/{}/sessions": Operation(
+        "A Teams-client session with any availability/activity of Graph's enums", "users", schemas.UserState,
+        status=201, body=control_users.TeamsSessionBody, body_required=True),
+    "DELETE /_emulator/users/{}/sessions/{}": Operation("End a session", "users", schemas.UserState),
+    "POST /_emulator/users/{}/outOfOffice": Operation("Set out of office", "users", schemas.UserState,
+                                                      body=control_users.OutOfOfficeBody, body_required=True),
+    # -- the dashboard -------------------------------------------------------------------------------------
+    "GET /_emulator/ui": Operation("The dashboard", "dashboard", media_type="text/html"),
+    "GET /_emulator/ui/": Operation("The dashboard", "dashboard", media_type="text/html"),
+    "GET /_emulator/ui/{}": Operation("The dashboard's script, styles and icon", "dashboard", media_type="*/*"),
+    "GET /_emulator/events": Operation(
+        "The dashboard's live feed (server-sent events: snapshot, users, clock)", "dashboard",
+        media_type="text/event-stream"),
+}
