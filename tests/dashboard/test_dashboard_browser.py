@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 from aiohttp.test_utils import TestClient, TestServer
 from playwright.async_api import Page
@@ -15,6 +16,12 @@ ALICE = "fa8bf3dc-eca7-46b7-bad1-db199b62afc3"
 BOB = "0b7c1d2e-3f40-4a5b-8c6d-7e8f9a0b1c2d"
 CAROL = "5d6e7f80-91a2-4b3c-8d4e-5f6a7b8c9d0e"
 LIVE = 1000  # ms: how soon a change must show on the page
+SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
+# Users of the bundled office day (scenarios/default.yaml).
+ADELE = "fa8bf3dc-eca7-46b7-bad1-db199b62afc3"
+MEGAN = "66825e03-7ef5-42da-9069-4e4d3e6b9d28"
+NESTOR = "9b2e4d6f-8a1c-4e3b-a5d7-c9f1e3b5a7d9"
+ALEX = "2c4e6a8b-0d1f-4a3c-8e5b-7d9f1b3d5f7a"
 
 
 def card(user_id: str) -> str:
@@ -37,23 +44,40 @@ def add_people(runtime: Runtime) -> None:
     presence.set_out_of_office(CAROL, True, "Back on Monday")
 
 
-async def test_page_lists_every_user_with_presence(page: Page, server: TestServer, runtime: Runtime) -> None:
-    add_people(runtime)
+async def test_page_lists_the_users_of_a_scenario(page: Page, server: TestServer, api: TestClient) -> None:
     await open_dashboard(page, server)
-    await page.wait_for_selector(card(CAROL))
+    await page.wait_for_selector("#empty:not([hidden])")
+    # The bundled office day, loaded while the page is open: the page follows the reset it makes.
+    resp = await api.post("/_emulator/scenario?clock=manual", data=(SCENARIOS / "default.yaml").read_bytes())
+    assert resp.status == 200
+    await page.wait_for_function("document.querySelectorAll('.card').length === 5", timeout=LIVE)
     names = await page.locator(".card .name").all_inner_texts()
-    assert names == ["Alice Adams", "Bob Brown", "Carol Clark"]
-    bob = page.locator(card(BOB))
-    assert await bob.get_attribute("data-availability") == "Busy"
-    assert "InAMeeting" in await bob.locator(".presence").inner_text()
-    assert await bob.locator(".badge").get_attribute("data-kind") == "Busy"
-    carol = page.locator(card(CAROL))
-    assert "Working from the lake" in await carol.locator(".status").inner_text()
-    assert "OutOfOffice" in await carol.locator(".presence").inner_text()
-    assert await carol.locator(".badge").get_attribute("data-kind") == "OutOfOffice"
-    assert "1:00:00 left" in await carol.locator(".sessions").inner_text()
-    assert await page.locator("#count").inner_text() == "3 of 3 users"
+    assert names == ["Adele Vance", "Alex Wilber", "Lee Gu", "Megan Bowen", "Nestor Wilke"]
+    assert await page.locator("#count").inner_text() == "5 of 5 users"
+
+    # Three minutes into the day: a call through an app, a status message, preferred presence.
+    await api.post("/_emulator/clock/advance", data="PT3M")
+    adele = page.locator(card(ADELE))
+    await page.wait_for_selector(card(ADELE) + '[data-availability="Busy"]', timeout=LIVE)
+    assert "InACall" in await adele.locator(".presence").inner_text()
+    assert "13:00 left" in await adele.locator(".sessions").inner_text()  # PT15M set at 1m
+    assert await adele.locator(".badge").get_attribute("data-kind") == "Busy"
+    megan = page.locator(card(MEGAN))
+    await page.wait_for_selector(card(MEGAN) + " .status", timeout=LIVE)
+    assert await megan.locator(".status").inner_text() == "Working from the Oslo office today"
+    nestor = page.locator(card(NESTOR))
+    await page.wait_for_selector(card(NESTOR) + '[data-availability="DoNotDisturb"]', timeout=LIVE)
+    assert "Preferred DoNotDisturb · 1:00:00 left" in await nestor.locator(".preferred").inner_text()
+    assert "1:00:00 left" in await nestor.locator(".preferred").inner_text()
+    assert await nestor.locator(".sessions.overridden").count() == 1
+    alex = page.locator(card(ALEX))
+    assert await alex.get_attribute("data-oof") == "true"
+    assert await alex.get_attribute("data-availability") == "Offline"  # out of office, not signed in
     await page.screenshot(path=screenshot_path("users"))
+    # Every card matches what Graph says of its user.
+    for user_id in (ADELE, ALEX, MEGAN, NESTOR):
+        body = await (await api.get(f"/v1.0/users/{user_id}/presence")).json()
+        assert await page.locator(card(user_id)).get_attribute("data-availability") == body["availability"]
 
 
 async def test_set_presence_through_the_api_shows_within_a_second(page: Page, server: TestServer, api: TestClient,
@@ -205,54 +229,61 @@ async def test_panels_show_what_the_emulator_offers(page: Page, server: TestServ
     await page.screenshot(path=screenshot_path("panels"))
 
 
-async def test_five_thousand_users_render_and_filter_within_a_second(page: Page, server: TestServer,
-                                                                     runtime: Runtime) -> None:
+async def test_five_thousand_user_scenario_renders_and_filters_within_a_second(page: Page, server: TestServer,
+                                                                               api: TestClient,
+                                                                               runtime: Runtime) -> None:
+    resp = await api.post("/_emulator/scenario?name=contact-centre.yaml",
+                          data=(SCENARIOS / "contact-centre.yaml").read_bytes())
+    assert resp.status == 200
+    # 08:40: every agent's shift has begun, some are on a call.
+    await api.post("/_emulator/clock/advance", data="PT1H40M")
     presence = runtime.tenant.presence
-    pairs = [("Available", "Available"), ("Busy", "InACall"), ("DoNotDisturb", "Presenting"), ("Away", "Away")]
-    for i in range(5000):
-        user_id = f"00000000-0000-4000-8000-{i:012d}"
-        presence.add_user(user_id, f"user{i:04d}@contoso.com", f"User {i:04d}")
-        if i % 5:
-            availability, activity = pairs[i % 4]
-            presence.set_session(user_id, "teams", availability, activity, expires_in=3600, source="teams")
+    assert len(presence.users) == 5001
+    busy = sum(u.availability == "Busy" for u in presence.users.values())
+    assert 0 < busy < 5000
 
     started = time.monotonic()
     await page.goto(str(server.make_url("/_emulator/ui")))
-    await page.wait_for_function("document.getElementById('count').innerText === '5,000 of 5,000 users'",
+    await page.wait_for_function("document.getElementById('count').innerText === '5,001 of 5,001 users'",
                                  timeout=LIVE)
     loaded = time.monotonic() - started
-    assert loaded < 1.0, f"5,000 users took {loaded:.2f}s to show"
+    assert loaded < 1.0, f"5,001 users took {loaded:.2f}s to show"
     # Windowed: only the rows in view are in the DOM.
     assert 0 < await page.locator(".card").count() < 100
 
     started = time.monotonic()
-    await page.fill("#search", "user 4321")
-    await page.wait_for_function("document.getElementById('count').innerText === '1 of 5,000 users'", timeout=LIVE)
+    await page.fill("#search", "agent 4321")
+    await page.wait_for_function("document.getElementById('count').innerText === '1 of 5,001 users'", timeout=LIVE)
     assert time.monotonic() - started < 1.0
-    assert await page.locator(".card .name").all_inner_texts() == ["User 4321"]
+    assert await page.locator(".card .name").all_inner_texts() == ["Agent 4321"]
+    await page.fill("#search", "a9e70000-0000-4000-8000-000000000007")  # by id
+    await page.wait_for_function("document.querySelector('.card .name')?.innerText === 'Agent 7'", timeout=LIVE)
 
     started = time.monotonic()
     await page.fill("#search", "")
     await page.click('.chip[data-filter="Busy"]')
-    await page.wait_for_function("document.getElementById('count').innerText === '1,000 of 5,000 users'",
+    await page.wait_for_function(f"document.getElementById('count').innerText === '{busy:,} of 5,001 users'",
                                  timeout=LIVE)
     assert time.monotonic() - started < 1.0
     assert set(await page.locator(".card").evaluate_all("cs => cs.map(c => c.dataset.availability)")) == {"Busy"}
 
-    # Scrolling to the end shows the last cards.
+    # Scrolling to the end shows the last busy agent.
+    last_busy = max((u for u in presence.users.values() if u.availability == "Busy"),
+                    key=lambda u: int((u.display_name or "0").split()[-1]))  # natural order: Agent 2 < Agent 10
     await page.locator("#grid").evaluate("g => g.scrollTop = g.scrollHeight")
-    await page.wait_for_selector(card("00000000-0000-4000-8000-000000004997"), timeout=LIVE)
+    await page.wait_for_selector(card(last_busy.id), timeout=LIVE)
+    await page.screenshot(path=screenshot_path("5000-busy"))
 
-    # A burst changing every user reaches the page as one coalesced update, within a second.
+    # Lunch from 12:00 (each agent's shift jitter later): after 12:31 all 5,000 are BeRightBack. The clock
+    # jumps there in one advance, so the page takes the whole burst as one update.
     await page.click('.chip[data-filter="Busy"]')
     events_before = await page.evaluate("window.dashboard.stats.events")
+    await api.post("/_emulator/clock/advance", data="PT3H51M")  # runs ~100,000 timeline entries
     started = time.monotonic()
-    for i in range(5000):
-        presence.set_session(f"00000000-0000-4000-8000-{i:012d}", "app", "DoNotDisturb", "Presenting",
-                             expires_in=600)
+    away = sum(u.availability in ("Away", "BeRightBack") for u in presence.users.values())
+    assert away == 5000
     await page.wait_for_function(
-        "document.querySelector('.chip[data-filter=DoNotDisturb] .n').innerText === '5000'", timeout=LIVE * 2)
-    burst = time.monotonic() - started
-    assert burst < 2.0, f"a 5,000-user burst took {burst:.2f}s to show"
+        "document.querySelector('.chip[data-filter=Away] .n').innerText === '5000'", timeout=LIVE)
+    assert time.monotonic() - started < 1.0
     assert await page.evaluate("window.dashboard.stats.events") - events_before <= 3
     await page.screenshot(path=screenshot_path("5000-users"))

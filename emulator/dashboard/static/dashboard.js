@@ -70,10 +70,9 @@
     return u;
   }
 
-  const byName = (a, b) => {
-    const x = users.get(a)._key, y = users.get(b)._key;
-    return x < y ? -1 : x > y ? 1 : (a < b ? -1 : 1);
-  };
+  // Natural order, so that "Agent 2" comes before "Agent 10".
+  const collator = new Intl.Collator("en", { numeric: true, sensitivity: "base" });
+  const byName = (a, b) => collator.compare(users.get(a)._key, users.get(b)._key) || (a < b ? -1 : 1);
 
   function applySnapshot(data) {
     users.clear();
@@ -183,7 +182,8 @@
   }
 
   function preferredLine(p) {
-    return `Preferred <b>${esc(p.availability)}</b> · ${esc(p.activity)} ` +
+    const activity = p.activity === p.availability ? "" : ` · ${esc(p.activity)}`;
+    return `Preferred <b>${esc(p.availability)}</b>${activity} · ` +
       `<span data-until="${p.expiresMs}" data-suffix=" left">${timeText(p.expiresMs, " left")}</span>`;
   }
 
