@@ -196,7 +196,7 @@
       `data-availability="${esc(u.availability)}" data-oof="${u._oof}" ` +
       `aria-selected="${u.id === selectedId}" tabindex="0">` +
       `<div class="card-head">${badge(u.availability, u.activity)}<div class="who">` +
-      `<div class="name">${esc(u._name)}</div><div class="sub">${esc(u.userPrincipalName || u.id)}</div></div></div>` +
+      `<div class="name">${esc(u._name)}</div><div class="sub">${esc(u.userPrincipalName || (u._name === u.id ? "" : u.id))}</div></div></div>` +
       `<div class="presence">${presenceLine(u)}</div>` +
       (u.statusMessage ? `<div class="status">${esc(u.statusMessage.content)}</div>` : "") +
       (pref ? `<div class="preferred">${preferredLine(pref)}</div>` : "") +
