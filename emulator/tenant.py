@@ -6,12 +6,15 @@ leave a stale piece of state behind.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from emulator.clock import Clock, ClockMode, Scheduler
+from emulator.delivery.deliverer import Deliverer
 from emulator.presence.directory import PresenceDirectory
 from emulator.scenarios.timeline import ScenarioTimeline
+from emulator.subscriptions.settings import NotificationSettings
+from emulator.subscriptions.store import SubscriptionStore
 from emulator.tokens import TokenIssuer
 
 DEFAULT_TENANT_ID = "00000000-0000-4000-8000-000000000001"
@@ -32,6 +35,8 @@ class TenantSettings:
     # Only listed users exist (a scenario's choice); otherwise any GUID is a user who never signed in.
     restrict_users: bool = False
     auth: AuthMode = "off"
+    # Subscriptions and webhook delivery (deadlines, retries, strict https); see docs/notifications.md.
+    notifications: NotificationSettings = field(default_factory=NotificationSettings)
 
     @property
     def require_https_notification_urls(self) -> bool:
@@ -50,6 +55,14 @@ class Tenant:
         self.presence = PresenceDirectory(self.scheduler, restrict_users=self.settings.restrict_users)
         self.timeline = ScenarioTimeline(self.scheduler, self.presence)
         self.tokens = TokenIssuer.shared()
+        # Strict auth also requires https notification URLs; the webhook deliverer gets its HTTP transport
+        # from the runtime (emulator/delivery/attach.py).
+        notifications = self.settings.notifications
+        if self.settings.require_https_notification_urls and not notifications.require_https:
+            notifications = replace(notifications, require_https=True)
+        self.delivery = Deliverer(self.scheduler, notifications, self.tenant_id)
+        self.subscriptions = SubscriptionStore(self.scheduler, self.presence, self.delivery,
+                                               tenant_id=self.tenant_id, settings=notifications)
 
     def advance(self, seconds: float) -> int:
         """Move the clock forward, running every timed effect that falls due on the way."""

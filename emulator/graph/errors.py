@@ -144,3 +144,21 @@ def failed_dependency(request_id: str, failed: str) -> GraphError:
 
 def internal_error() -> GraphError:
     return GraphError(500, "generalException", "An unexpected error occurred in the emulator.")
+
+
+# -- subscriptions ---------------------------------------------------------------------------------------
+
+def subscription_invalid(message: str) -> GraphError:
+    return GraphError(400, "InvalidRequest", message)
+
+
+def subscription_expiration(message: str) -> GraphError:
+    return GraphError(400, "ExtensionError", message)
+
+
+def subscription_conflict(message: str) -> GraphError:
+    return GraphError(409, "ExtensionError", message)
+
+
+def subscription_not_found(subscription_id: str) -> GraphError:
+    return GraphError(404, "ResourceNotFound", f"The object was not found. (subscription '{subscription_id}')")

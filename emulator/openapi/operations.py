@@ -13,9 +13,11 @@ from pydantic import BaseModel
 
 from emulator.control import users as control_users
 from emulator.control.auth_routes import TokenBody
+from emulator.control.notification_routes import LifecycleBody
 from emulator.graph import requests
 from emulator.graph.batch_routes import BatchRequestBody
 from emulator.graph.permissions import ACTION_NAMES
+from emulator.graph.subscription_routes import SubscriptionBody, SubscriptionUpdateBody
 from emulator.openapi import schemas
 
 
@@ -66,7 +68,30 @@ OPERATIONS: dict[str, Operation] = {
     "POST /$batch": Operation("JSON batching: up to 20 requests in one", "batch", schemas.BatchResponse,
                               body=BatchRequestBody, body_required=True,
                               description="Each request is run as if sent alone; see docs/auth-and-batch.md."),
+    "POST /subscriptions": Operation(
+        "Subscribe to presence changes", "subscriptions", schemas.SubscriptionEntity, status=201,
+        body=SubscriptionBody, body_required=True,
+        description="Runs the validation handshake on the notification URLs first; see docs/notifications.md."),
+    "GET /subscriptions": Operation("This application's subscriptions", "subscriptions",
+                                    schemas.SubscriptionCollection),
+    "GET /subscriptions/{}": Operation("A subscription", "subscriptions", schemas.SubscriptionEntity),
+    "PATCH /subscriptions/{}": Operation("Renew or move a subscription", "subscriptions", schemas.SubscriptionEntity,
+                                         body=SubscriptionUpdateBody, body_required=True),
+    "DELETE /subscriptions/{}": Operation("Delete a subscription", "subscriptions", None, status=204),
+    "POST /subscriptions/{}/reauthorize": Operation("Reauthorize a subscription", "subscriptions", None,
+                                                    status=204),
     # -- control plane ----------------------------------------------------------------------------------
+    "GET /_emulator/deliveries": Operation(
+        "Every delivery attempt", "notifications", schemas.DeliveryLog,
+        description="Filter with ?subscriptionId=&url=&status=&kind=."),
+    "DELETE /_emulator/deliveries": Operation("Clear the delivery log", "notifications", None, status=204),
+    "GET /_emulator/endpoints": Operation("Each notification URL's queue and slow/drop state", "notifications",
+                                          schemas.NotificationEndpoints),
+    "GET /_emulator/subscriptions": Operation("Every subscription of every application", "notifications",
+                                              schemas.SubscriptionList),
+    "POST /_emulator/subscriptions/{}/lifecycle": Operation(
+        "Send a lifecycle event (missed, subscriptionRemoved, reauthorizationRequired)", "notifications",
+        schemas.LifecycleSent, status=202, body=LifecycleBody, body_required=True),
     "GET /_emulator/health": Operation("Liveness", "control", schemas.Health),
     "POST /_emulator/reset": Operation("Replace all state with a fresh tenant", "control", schemas.Reset),
     "GET /_emulator/clock": Operation("The emulated clock", "control", schemas.ClockState),

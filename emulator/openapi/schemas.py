@@ -264,3 +264,76 @@ class Timeline(Strict):
     ran: TimelineItems
     upcoming: TimelineItems
     scheduled: list[TimelineEntry] | None = None
+
+
+# -- subscriptions and notifications ---------------------------------------------------------------------
+
+class Subscription(Strict):
+    id: str
+    resource: str
+    applicationId: str
+    changeType: str
+    clientState: str | None = Field(description="null in lists, for security purposes.")
+    notificationUrl: str
+    notificationQueryOptions: str | None
+    lifecycleNotificationUrl: str | None
+    expirationDateTime: str
+    creatorId: str
+    includeResourceData: bool
+    latestSupportedTlsVersion: str
+    encryptionCertificate: str | None
+    encryptionCertificateId: str | None
+    notificationUrlAppId: str | None
+
+
+class SubscriptionEntity(Subscription):
+    odata_context: str = Field(alias="@odata.context")
+
+
+class SubscriptionCollection(Strict):
+    odata_context: str = Field(alias="@odata.context")
+    value: list[Subscription]
+
+
+class SubscriptionList(Strict):
+    value: list[Subscription]
+
+
+class DeliveryRecord(Strict):
+    id: int
+    kind: Literal["notification", "lifecycle", "validation"]
+    url: str
+    subscriptionIds: list[str]
+    attempt: int
+    dateTime: str
+    status: str
+    httpStatus: int | None
+    latencyMs: float | None
+    nextRetryDateTime: str | None
+    error: str | None
+    payload: Any = Field(description="The body as sent (encrypted content stays encrypted).")
+    decrypted: list[Any] | None = Field(description="Each item's decrypted content, beside the payload.")
+    outcome: str | None = None
+
+
+class DeliveryLog(Strict):
+    count: int
+    value: list[DeliveryRecord]
+
+
+class NotificationEndpoint(Strict):
+    url: str
+    state: Literal["healthy", "slow", "drop"]
+    penaltyUntil: str | None
+    queued: int
+    inFlight: bool
+    samplesInWindow: int
+
+
+class NotificationEndpoints(Strict):
+    value: list[NotificationEndpoint]
+
+
+class LifecycleSent(Strict):
+    subscriptionId: str
+    lifecycleEvent: str

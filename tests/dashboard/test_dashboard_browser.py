@@ -6,9 +6,11 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 from playwright.async_api import Page
 
+from emulator.clock import format_graph_datetime
 from emulator.runtime import Runtime
 from tests.dashboard.conftest import screenshot_path
 
@@ -287,3 +289,52 @@ async def test_five_thousand_user_scenario_renders_and_filters_within_a_second(p
     assert time.monotonic() - started < 1.0
     assert await page.evaluate("window.dashboard.stats.events") - events_before <= 3
     await page.screenshot(path=screenshot_path("5000-users"))
+
+
+async def test_subscription_deliveries_and_lifecycle_panels(page: Page, server: TestServer, api: TestClient,
+                                                            runtime: Runtime) -> None:
+    """A real subscription with a real receiver on 127.0.0.1 that fails its first notification: the panels
+    show the subscription, the failed attempt with its next retry, the retry delivered, and a lifecycle event
+    sent from the subscriptions panel."""
+    answers = iter([500])
+
+    async def hook(request: web.Request) -> web.Response:
+        if "validationToken" in request.query:
+            return web.Response(text=request.query["validationToken"], content_type="text/plain")
+        return web.Response(status=next(answers, 202))
+
+    receiver = web.Application()
+    receiver.router.add_post("/hook", hook)
+    runner = web.AppRunner(receiver)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    try:
+        url = f"http://127.0.0.1:{runner.addresses[0][1]}/hook"
+        expires = format_graph_datetime(runtime.tenant.clock.time() + 3000)
+        resp = await api.post("/v1.0/subscriptions", json={
+            "changeType": "updated", "resource": f"/communications/presences/{ADELE}", "notificationUrl": url,
+            "lifecycleNotificationUrl": url, "expirationDateTime": expires, "clientState": "dashboard"})
+        assert resp.status == 201, await resp.text()
+        subscription_id = (await resp.json())["id"]
+        await open_dashboard(page, server)
+        await page.click('.tab[data-panel="subscriptions"]')
+        await page.wait_for_selector(f'table[data-panel="subscriptions"] >> text={subscription_id}', timeout=3000)
+
+        await api.post(f"/v1.0/users/{ADELE}/presence/setPresence", json={
+            "sessionId": "app", "availability": "Busy", "activity": "InACall"})
+        await page.click(f'[data-deliveries-of="{subscription_id}"]')
+        failed = 'table[data-panel="deliveries"] td.bad >> text=failed'
+        await page.wait_for_selector(failed, timeout=3000)
+        row = page.locator('table[data-panel="deliveries"] tr', has=page.locator("td.bad"))
+        assert "(in " in await row.inner_text()  # the next retry counts down on the emulated clock
+        await api.post("/_emulator/clock/advance", data="PT5M")  # past the retry
+        await page.wait_for_selector('table[data-panel="deliveries"] td.ok >> text=delivered', timeout=3000)
+
+        await page.click('.tab[data-panel="subscriptions"]')
+        await page.click(f'[data-lifecycle="reauthorizationRequired"][data-subscription="{subscription_id}"]')
+        await page.click('.tab[data-panel="lifecycle"]')
+        await page.wait_for_selector('table[data-panel="lifecycle"] >> text=reauthorizationRequired', timeout=3000)
+        await page.screenshot(path=screenshot_path("lifecycle"))
+    finally:
+        await runner.cleanup()

@@ -1,0 +1,1 @@
+"""What a change notification carries on the wire: its items, its encryption and its validation tokens."""

@@ -1,0 +1,3 @@
+from tests.webhooks import client, receiver, runtime
+
+__all__ = ["client", "receiver", "runtime"]
