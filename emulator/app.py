@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from emulator.control import auth_routes as control_auth_routes
-from emulator.control import notification_routes, scenario_routes
+from emulator.control import notification_routes, scenario_routes, traffic_routes
 from emulator.control import routes as control_routes
 from emulator.control import users as control_users
 from emulator.dashboard import routes as dashboard_routes
@@ -29,6 +29,7 @@ def create_app(runtime: Runtime | None = None, *, settings: TenantSettings | Non
     control_routes.add_routes(app)
     control_users.add_routes(app)
     dashboard_routes.add_routes(app)
+    traffic_routes.add_routes(app)
     scenario_routes.add_routes(app)
     control_auth_routes.add_routes(app)
     openapi_document.add_routes(app)

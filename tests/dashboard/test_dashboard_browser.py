@@ -338,3 +338,16 @@ async def test_subscription_deliveries_and_lifecycle_panels(page: Page, server: 
         await page.screenshot(path=screenshot_path("lifecycle"))
     finally:
         await runner.cleanup()
+
+
+async def test_requests_panel_shows_the_journal_tail(page: Page, server: TestServer, api: TestClient) -> None:
+    await open_dashboard(page, server)
+    await api.get(f"/v1.0/users/{ADELE}/presence", headers={"client-request-id": "dashboard-journal-1"})
+    await api.post(f"/v1.0/users/{ADELE}/presence/setPresence", json={"sessionId": "app"})  # a 400
+    await page.click('.tab[data-panel="requests"]')
+    table = 'table[data-panel="requests"]'
+    await page.wait_for_selector(f"{table} >> text=dashboard-journal-1", timeout=3000)
+    rows = await page.locator(f"{table} tbody tr").all_inner_texts()
+    assert "setPresence" in rows[0] and "400" in rows[0]  # newest first
+    assert "GET" in rows[1] and "200" in rows[1]
+    assert await page.locator(f"{table} tbody tr").first.locator("td.bad").count() == 1
