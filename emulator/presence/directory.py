@@ -180,6 +180,8 @@ def aggregate(user: User) -> tuple[str, str]:
 
 
 Listener = Callable[[PresenceChange], None]
+# Told of every change to a user's record, visible or not (a new user, a session behind a busier one, a renewal).
+Observer = Callable[[User], None]
 
 
 class PresenceDirectory:
@@ -196,6 +198,8 @@ class PresenceDirectory:
         # (see ``Runtime.reset``) so that a server never hands out a number below one it already gave.
         self.last_sequence = 0
         self.listeners: list[Listener] = []
+        # The dashboard shows sessions and expiries, which change without the presence Graph shows changing.
+        self.observers: list[Observer] = []
         # The timers' callbacks, bound once: a timer per session then holds no object of its own beyond its
         # arguments (fewer long-lived objects also means cheaper garbage collections).
         self._on_session_due = self._session_due
@@ -218,6 +222,8 @@ class PresenceDirectory:
             user.display_name = display_name or user.display_name
         if upn:
             self._by_upn[upn.lower()] = key
+        if self.observers:
+            self._observe(user)
         return user
 
     def resolve(self, user_ref: str) -> str:
@@ -367,14 +373,23 @@ class PresenceDirectory:
 
     # -- change publication ------------------------------------------------------------------------------
 
+    def _observe(self, user: User) -> None:
+        for observer in list(self.observers):
+            try:
+                observer(user)
+            except Exception:  # as with listeners: watching must never break a change
+                log.exception("presence observer %r failed", observer)
+
     def _publish(self, user: User, part: str | None = None) -> None:
         previous = (user.availability, user.activity)
         current = aggregate(user)
         moved = current != previous
-        if not moved and part is None:
-            return
         if moved:
             user.availability, user.activity = current
+        if self.observers:
+            self._observe(user)
+        if not moved and part is None:
+            return
         user.sequence_number = self._next_sequence()
         user.wire_cache.clear()
         if self.listeners:
