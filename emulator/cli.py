@@ -131,6 +131,7 @@ def banner(base: str, runtime: Runtime, tls_files: TLSFiles | None = None) -> st
         f"  Graph v1.0     {base}/v1.0",
         f"  Graph beta     {base}/beta",
         f"  Control plane  {base}/_emulator/  (health, state, clock, reset, requests, faults, throttling)",
+        f"  Dashboard      {base}/_emulator/ui",
         f"  Auth           {runtime.settings.auth}  (tokens: POST {base}/_emulator/token, keys: {base}/_emulator/jwks)",
         f"  Clock          {clock_text}, now {clock.now().isoformat(timespec='seconds')}",
         f"  Scenario       {scenario_text(runtime)}  (timeline: {base}/_emulator/timeline)",

@@ -94,7 +94,7 @@ async def get_clock(request: web.Request) -> web.Response:
 
 async def set_clock(request: web.Request) -> web.Response:
     """Change the clock's mode or speed: ``{"mode": "manual"|"real"|"speed", "speed": N}``."""
-    data = await _json_object(request)
+    data = requests.json_object(await request.read())
     unknown = sorted(set(data) - {"mode", "speed"})
     if unknown:  # as the OpenAPI document says (additionalProperties: false)
         raise errors.invalid_argument(f"The property '{unknown[0]}' is not a clock setting; use 'mode' and 'speed'.")
@@ -149,17 +149,6 @@ def tenant_state(tenant: Tenant) -> dict[str, Any]:
 
 async def get_state(request: web.Request) -> web.Response:
     return json_response(orjson.dumps(tenant_state(_tenant(request))))
-
-
-async def _json_object(request: web.Request) -> dict[str, Any]:
-    raw = await request.read()
-    try:
-        data = orjson.loads(raw) if raw.strip() else {}
-    except orjson.JSONDecodeError as exc:
-        raise errors.malformed_json(str(exc)) from None
-    if not isinstance(data, dict):
-        raise errors.malformed_json("The body must be a JSON object.")
-    return data
 
 
 def add_routes(app: web.Application) -> None:

@@ -71,6 +71,14 @@ def _json(schema: dict[str, Any]) -> dict[str, Any]:
     return {"application/json": {"schema": schema}}
 
 
+def _success(op: Operation, refs: Refs) -> dict[str, Any]:
+    if op.response is not None:
+        return {"description": "Success", "content": _json(refs[(op.response, "serialization")])}
+    if op.media_type != "application/json":
+        return {"description": "Success", "content": {op.media_type: {"schema": {"type": "string"}}}}
+    return {"description": "Success"}
+
+
 def _operation(op: Operation, method: str, path: str, refs: Refs) -> dict[str, Any]:
     from emulator.openapi import schemas
 
@@ -82,8 +90,7 @@ def _operation(op: Operation, method: str, path: str, refs: Refs) -> dict[str, A
         "tags": [op.tag],
         "operationId": operation_id,
         "responses": {
-            str(op.status): {"description": "Success"} if op.response is None else {
-                "description": "Success", "content": _json(refs[(op.response, "serialization")])},
+            str(op.status): _success(op, refs),
             "default": {"description": "A Graph error envelope",
                         "content": _json(refs[(schemas.ErrorResponse, "serialization")])},
         },
