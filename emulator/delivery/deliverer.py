@@ -240,7 +240,6 @@ class Deliverer:
         if self.transport is None:
             return AttemptResult("error", error="no HTTP transport attached to the deliverer")
         async with self._host_slot(batch.url):
-            await self._pacer.turn()
             return await self._post(self.transport, batch)
 
     async def _post(self, transport: Transport, batch: OutgoingBatch) -> AttemptResult:
@@ -256,6 +255,7 @@ class Deliverer:
 
     async def _attempt(self, endpoint: Endpoint, items: list[Pending]) -> None:
         at = min(self.clock.time(), items[0].due_at)
+        await self._pacer.turn()  # building (JSON, validation tokens) and starting the POST, a slice at a time
         batch = self._build(endpoint.url, items)
         send: Send = self._send
         for interceptor in reversed(self.interceptors):
@@ -394,9 +394,11 @@ class Deliverer:
 
 
 class _Pacer:
-    """Lets at most ``per_tick`` POSTs start per event-loop iteration, the rest in order in the next ones.
+    """Lets at most ``per_tick`` POSTs be built and started per event-loop iteration, the rest in order in the
+    next ones.
 
-    Starting a POST (headers, connection, write) is CPU the loop spends without yielding; 1,000 URLs due at
+    Building a POST (JSON, validation tokens) and starting it (headers, connection, write) is CPU the loop
+    spends without yielding; 1,000 URLs due at
     once would otherwise start in one iteration and hold every API request (and every receiver's response)
     up for its whole length. Between slices the loop polls its sockets."""
 
