@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from emulator.control import auth_routes as control_auth_routes
-from emulator.control import notification_routes, scenario_routes
+from emulator.control import notification_routes, scenario_routes, traffic_routes
 from emulator.control import routes as control_routes
 from emulator.delivery.attach import TransportAttachment
 from emulator.graph import batch_routes, presence_routes, subscription_routes
@@ -25,6 +25,7 @@ def create_app(runtime: Runtime | None = None, *, settings: TenantSettings | Non
     presence_routes.add_routes(app)
     batch_routes.add_routes(app)
     control_routes.add_routes(app)
+    traffic_routes.add_routes(app)
     scenario_routes.add_routes(app)
     control_auth_routes.add_routes(app)
     openapi_document.add_routes(app)

@@ -10,6 +10,7 @@ import logging
 import signal
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from aiohttp import web
 
@@ -25,12 +26,28 @@ from emulator.scenarios import (
     use_scenario,
 )
 from emulator.tenant import TenantSettings
+from emulator.traffic.journal import DEFAULT_CAPACITY, JournalSettings
+from emulator.traffic.throttle import ThrottleSettings, parse_throttle_flag
 
 
 def _positive_float(text: str) -> float:
     value = float(text)
     if not value > 0:
         raise argparse.ArgumentTypeError("must be greater than 0")
+    return value
+
+
+def _throttle(text: str) -> ThrottleSettings:
+    try:
+        return parse_throttle_flag(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _journal_size(text: str) -> int:
+    value = int(text)
+    if not 0 <= value <= 1_000_000:
+        raise argparse.ArgumentTypeError("must be between 0 and 1000000")
     return value
 
 
@@ -48,6 +65,11 @@ def build_parser() -> argparse.ArgumentParser:
                             "manual: it moves only through POST /_emulator/clock/advance")
     serve.add_argument("--speed", type=_positive_float, default=None,
                        help="emulated seconds per real second (implies a running clock)")
+    serve.add_argument("--throttle", type=_throttle, default=None, metavar="1500|10000|N/SECONDS",
+                       help="throttle each application: a Microsoft preset (per 30 s) or N requests per SECONDS "
+                            "(default off; also POST /_emulator/throttling)")
+    serve.add_argument("--journal-size", type=_journal_size, default=None, metavar="N",
+                       help=f"requests the journal keeps (default {DEFAULT_CAPACITY}; 0 turns it off)")
     serve.add_argument("--auth", choices=("off", "decode", "strict"), default="off",
                        help="off: tokens only name /me's user (default); decode: tokens read, not verified; "
                             "strict: tokens verified and scopes checked (see docs/auth-and-batch.md)")
@@ -67,9 +89,14 @@ def build_parser() -> argparse.ArgumentParser:
 def settings_from_args(args: argparse.Namespace) -> TenantSettings:
     if args.speed is not None and args.clock == "manual":
         raise SystemExit("--speed and --clock manual contradict each other: a manual clock does not run")
+    traffic: dict[str, Any] = {}
+    if getattr(args, "throttle", None) is not None:
+        traffic["throttle"] = args.throttle
+    if getattr(args, "journal_size", None) is not None:
+        traffic["journal"] = JournalSettings(capacity=args.journal_size)
     if args.speed is not None:
-        return TenantSettings(clock_mode="speed", speed=args.speed, auth=args.auth)
-    return TenantSettings(clock_mode=args.clock or "real", auth=args.auth)
+        return TenantSettings(clock_mode="speed", speed=args.speed, auth=args.auth, **traffic)
+    return TenantSettings(clock_mode=args.clock or "real", auth=args.auth, **traffic)
 
 
 def banner(base: str, runtime: Runtime) -> str:
@@ -79,7 +106,7 @@ def banner(base: str, runtime: Runtime) -> str:
         f"Graph presence emulator {__version__} listening on {base}",
         f"  Graph v1.0     {base}/v1.0",
         f"  Graph beta     {base}/beta",
-        f"  Control plane  {base}/_emulator/  (health, state, clock, reset)",
+        f"  Control plane  {base}/_emulator/  (health, state, clock, reset, requests, faults, throttling)",
         f"  Auth           {runtime.settings.auth}  (tokens: POST {base}/_emulator/token, keys: {base}/_emulator/jwks)",
         f"  Clock          {clock_text}, now {clock.now().isoformat(timespec='seconds')}",
         f"  Scenario       {scenario_text(runtime)}  (timeline: {base}/_emulator/timeline)",

@@ -16,6 +16,10 @@ from emulator.scenarios.timeline import ScenarioTimeline
 from emulator.subscriptions.settings import NotificationSettings
 from emulator.subscriptions.store import SubscriptionStore
 from emulator.tokens import TokenIssuer
+from emulator.traffic.delivery_faults import fault_interceptor
+from emulator.traffic.gate import Gate
+from emulator.traffic.journal import DEFAULT_JOURNAL, Journal, JournalSettings
+from emulator.traffic.throttle import OFF, ThrottleSettings
 
 DEFAULT_TENANT_ID = "00000000-0000-4000-8000-000000000001"
 # The application named when a request carries no token that names one.
@@ -34,6 +38,9 @@ class TenantSettings:
     start: float | None = None
     # Only listed users exist (a scenario's choice); otherwise any GUID is a user who never signed in.
     restrict_users: bool = False
+    # Throttling (off unless ``serve --throttle``) and the request journal (docs/faults-and-journal.md).
+    throttle: ThrottleSettings = OFF
+    journal: JournalSettings = DEFAULT_JOURNAL
     auth: AuthMode = "off"
     # Subscriptions and webhook delivery (deadlines, retries, strict https); see docs/notifications.md.
     notifications: NotificationSettings = field(default_factory=NotificationSettings)
@@ -53,6 +60,8 @@ class Tenant:
         self.clock = Clock(self.settings.clock_mode, start=self.settings.start, speed=self.settings.speed)
         self.scheduler = Scheduler(self.clock)
         self.presence = PresenceDirectory(self.scheduler, restrict_users=self.settings.restrict_users)
+        self.journal = Journal(self.settings.journal, default_app_id=DEFAULT_APP_ID)
+        self.gate = Gate(self.clock, self.journal, self.settings.throttle)
         self.timeline = ScenarioTimeline(self.scheduler, self.presence)
         self.tokens = TokenIssuer.shared()
         # Strict auth also requires https notification URLs; the webhook deliverer gets its HTTP transport
@@ -61,8 +70,10 @@ class Tenant:
         if self.settings.require_https_notification_urls and not notifications.require_https:
             notifications = replace(notifications, require_https=True)
         self.delivery = Deliverer(self.scheduler, notifications, self.tenant_id)
+        self.delivery.interceptors.append(fault_interceptor(self))  # delivery fault rules (emulator/traffic)
         self.subscriptions = SubscriptionStore(self.scheduler, self.presence, self.delivery,
                                                tenant_id=self.tenant_id, settings=notifications)
+        self.timeline.subscriptions = self.subscriptions  # for lifecycleNotification events
 
     def advance(self, seconds: float) -> int:
         """Move the clock forward, running every timed effect that falls due on the way."""

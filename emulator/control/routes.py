@@ -95,6 +95,9 @@ async def get_clock(request: web.Request) -> web.Response:
 async def set_clock(request: web.Request) -> web.Response:
     """Change the clock's mode or speed: ``{"mode": "manual"|"real"|"speed", "speed": N}``."""
     data = await _json_object(request)
+    unknown = sorted(set(data) - {"mode", "speed"})
+    if unknown:  # as the OpenAPI document says (additionalProperties: false)
+        raise errors.invalid_argument(f"The property '{unknown[0]}' is not a clock setting; use 'mode' and 'speed'.")
     tenant = _tenant(request)
     mode = data.get("mode", "speed" if "speed" in data else tenant.clock.mode)
     speed = data.get("speed")

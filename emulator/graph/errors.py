@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from http import HTTPStatus
 
 import orjson
 
@@ -12,26 +13,25 @@ from emulator.clock import to_datetime
 class GraphError(Exception):
     """An error to answer with the Graph envelope ``{"error": {"code", "message", "innerError"}}``."""
 
-    def __init__(self, status: int, code: str, message: str, headers: Mapping[str, str] | None = None) -> None:
+    def __init__(self, status: int, code: str, message: str, headers: Mapping[str, str] | None = None,
+                 *, inner_code: str | None = None) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.headers = dict(headers or {})
+        self.inner_code = inner_code  # a more specific code inside innerError (e.g. throttledRequest)
 
 
-def error_body(code: str, message: str, *, request_id: str, client_request_id: str, now: float) -> bytes:
-    return orjson.dumps({
-        "error": {
-            "code": code,
-            "message": message,
-            "innerError": {
-                "date": to_datetime(now).strftime("%Y-%m-%dT%H:%M:%S"),
-                "request-id": request_id,
-                "client-request-id": client_request_id,
-            },
-        }
+def error_body(code: str, message: str, *, request_id: str, client_request_id: str, now: float,
+               inner_code: str | None = None) -> bytes:
+    inner: dict[str, str] = {"code": inner_code} if inner_code else {}
+    inner.update({
+        "date": to_datetime(now).strftime("%Y-%m-%dT%H:%M:%S"),
+        "request-id": request_id,
+        "client-request-id": client_request_id,
     })
+    return orjson.dumps({"error": {"code": code, "message": message, "innerError": inner}})
 
 
 # -- the errors, by the situation that raises them -------------------------------------------------------
@@ -162,3 +162,48 @@ def subscription_conflict(message: str) -> GraphError:
 
 def subscription_not_found(subscription_id: str) -> GraphError:
     return GraphError(404, "ResourceNotFound", f"The object was not found. (subscription '{subscription_id}')")
+
+
+# -- throttling and injected faults (emulator/traffic) ----------------------------------------------------
+
+# Codes for an injected error when a fault rule gives none: errors.md's documented codes where one fits.
+FAULT_CODES = {
+    400: "invalidRequest", 401: "InvalidAuthenticationToken", 403: "accessDenied", 404: "itemNotFound",
+    409: "Conflict", 429: "activityLimitReached", 500: "generalException", 501: "notSupported",
+    503: "serviceNotAvailable", 504: "GatewayTimeout",
+}
+FAULT_MESSAGES = {
+    429: "The request has been throttled. Retry after the time the Retry-After header gives.",
+    500: "An unexpected error occurred.",
+    503: "The service is temporarily unavailable. Retry after the time the Retry-After header gives.",
+    504: "The service did not answer in time.",
+}
+
+
+def _retry_after(seconds: int | None) -> dict[str, str]:
+    return {} if seconds is None else {"Retry-After": str(seconds)}
+
+
+def throttled(code: str, retry_after: int) -> GraphError:
+    """429 for a request over the throttling limit (graph-presence-spec.md 5.3)."""
+    return GraphError(429, code, "Too many requests: the application is over its request limit. "
+                      f"Retry after {retry_after} seconds.", _retry_after(retry_after),
+                      inner_code="throttledRequest")
+
+
+def injected(status: int, code: str | None, message: str | None, retry_after: int | None) -> GraphError:
+    """The error a fault rule answers with; code and message default to the usual ones for the status."""
+    if code is None:
+        try:
+            default = HTTPStatus(status).phrase.title().replace(" ", "").replace("-", "")
+        except ValueError:
+            default = "UnknownError"
+        code = FAULT_CODES.get(status, default)
+    if message is None:
+        try:
+            phrase = HTTPStatus(status).phrase
+        except ValueError:
+            phrase = f"Error {status}"
+        message = FAULT_MESSAGES.get(status, f"{phrase}.")
+    return GraphError(status, code, message, _retry_after(retry_after),
+                      inner_code="throttledRequest" if status == 429 else None)

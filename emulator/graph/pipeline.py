@@ -6,6 +6,7 @@ One middleware, so the hot read path pays for one extra call, not a stack of the
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from email.utils import formatdate
@@ -13,6 +14,7 @@ from email.utils import formatdate
 from aiohttp import web
 
 from emulator.graph import errors
+from emulator.graph import screening as screens
 from emulator.graph.errors import GraphError
 from emulator.presence.directory import MalformedUserId, PresenceError, SessionNotFound, UnknownUser
 from emulator.runtime import RUNTIME
@@ -71,8 +73,23 @@ async def graph_pipeline(request: web.Request, handler: Handler) -> web.StreamRe
     now = tenant.clock.time()
     if tenant.scheduler.is_due(now):  # a running clock may have passed an entry its real-time driver has yet to run
         tenant.scheduler.run_due()
+    started = time.perf_counter()
+    gate = tenant.gate
+    screening = None
+    dropped = False
     try:
+        # Throttling and faults (emulator/traffic/gate.py): one attribute test when none is configured.
+        if gate.active and not request.path.startswith(screens.CONTROL_PREFIX):
+            screening = gate.screen(request.method, request.path, screens.app_id_of(request),
+                                    throttled=not screens.is_batch(request.path), now=now)
+            if screening is not None:
+                injected = await screens.apply(screening, gate.throttle.settings.code)
+                if injected is not None:
+                    raise injected
         response = await handler(request)
+    except screens.ConnectionDropped:
+        dropped = True
+        response = screens.drop_connection(request)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
@@ -89,13 +106,19 @@ async def graph_pipeline(request: web.Request, handler: Handler) -> web.StreamRe
     headers["client-request-id"] = client_request_id
     if "Date" not in headers:
         headers["Date"] = http_date(now)
+    journal = tenant.journal
+    if journal.enabled and (not request.path.startswith(screens.CONTROL_PREFIX)
+                            or (journal.record_control_plane and request.method not in ("GET", "HEAD"))):
+        body = await screens.request_body(request) if request.body_exists else None
+        screens.record(journal, request, response, body, at=now, started=started, screening=screening,
+                       dropped=dropped)
     return response
 
 
 def error_response(exc: GraphError, request_id: str, client_request_id: str, now: float) -> web.Response:
     response = json_response(
         errors.error_body(exc.code, exc.message, request_id=request_id, client_request_id=client_request_id,
-                          now=now),
+                          now=now, inner_code=exc.inner_code),
         status=exc.status,
     )
     response.headers.update(exc.headers)

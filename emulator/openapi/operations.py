@@ -18,6 +18,9 @@ from emulator.graph.batch_routes import BatchRequestBody
 from emulator.graph.permissions import ACTION_NAMES
 from emulator.graph.subscription_routes import SubscriptionBody, SubscriptionUpdateBody
 from emulator.openapi import schemas
+from emulator.openapi import traffic_schemas as traffic
+from emulator.traffic.journal import JournalSettings
+from emulator.traffic.throttle import ThrottleSettings
 
 
 @dataclass(frozen=True, slots=True)
@@ -110,4 +113,31 @@ OPERATIONS: dict[str, Operation] = {
     "GET /_emulator/timeline": Operation("What the scenario ran and what is to come", "scenarios",
                                          schemas.Timeline),
     "GET /_emulator/openapi.json": Operation("This document", "control", schemas.OpenApiDocument),
+    # -- journal, faults, throttling (docs/faults-and-journal.md) ---------------------------------------
+    "GET /_emulator/requests": Operation(
+        "The request journal", "journal", traffic.JournalEntries,
+        description="Query filters: path (substring, or a glob with * ? [), method, status (429, 4xx, 429,503), "
+                    "since, until (emulated date-times), applicationId, fault, earlyRetry, throttled, limit."),
+    "DELETE /_emulator/requests": Operation("Clear the journal and its retry counts", "journal", status=204),
+    "GET /_emulator/requests/har": Operation("The journal as HAR 1.2 (same filters)", "journal",
+                                             traffic.HarDocument),
+    "GET /_emulator/requests/summary": Operation("Counts, latency and early retries (same filters)", "journal",
+                                                 traffic.JournalSummary),
+    "GET /_emulator/requests/settings": Operation("The journal's settings", "journal",
+                                                  traffic.JournalSettingsState),
+    "POST /_emulator/requests/settings": Operation("Change the journal's settings", "journal",
+                                                   traffic.JournalSettingsState, body=JournalSettings),
+    "GET /_emulator/faults": Operation("The fault rules, with how often each matched and fired", "faults",
+                                       traffic.FaultRules),
+    "POST /_emulator/faults": Operation(
+        "Add a fault rule (an object) or several (an array)", "faults", traffic.FaultRulesAdded, status=201,
+        body_required=True, description="The rule model: emulator/traffic/fault_rules.py."),
+    "DELETE /_emulator/faults": Operation("Remove every fault rule", "faults", status=204),
+    "GET /_emulator/faults/{}": Operation("One fault rule", "faults", traffic.FaultRuleState),
+    "DELETE /_emulator/faults/{}": Operation("Remove one fault rule", "faults", status=204),
+    "GET /_emulator/throttling": Operation("The throttle and each application's count in its window",
+                                           "throttling", traffic.ThrottlingState),
+    "POST /_emulator/throttling": Operation("Set the throttle: a preset, a custom limit, or off", "throttling",
+                                            traffic.ThrottlingState, body=ThrottleSettings, body_required=True),
+    "DELETE /_emulator/throttling": Operation("Throttling off", "throttling", traffic.ThrottlingState),
 }

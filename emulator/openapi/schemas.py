@@ -237,6 +237,7 @@ class ScenarioSummary(Strict):
     restrictUsers: bool
     users: int
     occurrences: int
+    faults: int = Field(description="Fault rules the scenario installs (its faults: list).")
 
 
 class ScenarioLoaded(Strict):

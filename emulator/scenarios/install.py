@@ -34,6 +34,8 @@ class ScenarioHook:
 
     def __call__(self, tenant: Tenant) -> None:
         tenant.timeline.play(self.scenario)
+        if self.scenario.faults:  # after play: window durations count from the scenario's start
+            tenant.gate.add_faults(self.scenario.faults)
 
 
 def current_hook(runtime: Runtime) -> ScenarioHook | None:

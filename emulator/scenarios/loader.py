@@ -8,14 +8,15 @@ each file against the model, then what spans the files (users, clashes, caps, ti
 from __future__ import annotations
 
 import random
+import time
 from array import array
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, get_args, get_origin
+from typing import Annotated, Any, get_args, get_origin
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Tag, ValidationError
 
 from emulator.graph.requests import resolve_date_time_zone
 from emulator.presence import states
@@ -29,11 +30,13 @@ from emulator.scenarios.timeline import (
     Plan,
     Scenario,
     ScenarioUser,
+    SendLifecycle,
     SetOutOfOffice,
     SetPreferred,
     SetSession,
     SetStatusMessage,
 )
+from emulator.traffic.fault_rules import DeliveryFault, RequestFault
 
 _Base: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: faster
 
@@ -164,23 +167,48 @@ _TYPE_WORDS = {
 }
 
 
-def _fields_at(path: Path_) -> list[str]:
-    """The field names the model at ``path`` allows (for "unknown field" errors)."""
-    cls: Any = ScenarioDocument
-    for part in path:
+def _models_in(annotation: Any, tag: str | None = None) -> list[tuple[type[BaseModel], str | None]]:
+    """The models an annotation may hold (through lists, unions and ``Annotated``), each with its union tag."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [(annotation, tag)]
+    if get_origin(annotation) is Annotated:
+        inner, *extras = get_args(annotation)
+        found = next((extra.tag for extra in extras if isinstance(extra, Tag)), tag)
+        return _models_in(inner, found if isinstance(found, str) else tag)
+    return [model for arg in get_args(annotation) for model in _models_in(arg)]
+
+
+def _fields_at(loc: Path_) -> list[str]:
+    """The field names (as written in a file) that the model at pydantic's ``loc`` allows, for "unknown field"
+    errors; a tagged union's tag in ``loc`` (a fault rule's ``request``/``delivery``) picks its member."""
+    models: list[tuple[type[BaseModel], str | None]] = [(ScenarioDocument, None)]
+    for part in loc:
         if isinstance(part, int):
             continue
-        if not (isinstance(cls, type) and issubclass(cls, BaseModel)) or part not in cls.model_fields:
-            return []
-        cls = cls.model_fields[part].annotation
-        while get_origin(cls) is not None or get_args(cls):
-            inner = [a for a in get_args(cls) if a is not type(None)]
-            if not inner:
+        tagged = [m for m in models if m[1] == part]
+        if tagged:
+            models = tagged
+            continue
+        for cls, _ in models:
+            field = next((f for name, f in cls.model_fields.items() if part in (name, f.alias)), None)
+            if field is not None:
+                models = _models_in(field.annotation)
                 break
-            cls = inner[0]
-    if isinstance(cls, type) and issubclass(cls, BaseModel):
-        return list(cls.model_fields)
-    return []
+        else:
+            return []
+    return [f.alias or name for name, f in models[0][0].model_fields.items()] if len(models) == 1 else []
+
+
+def _file_path(loc: Path_, marks: Marks, kind: str) -> Path_:
+    """pydantic's ``loc`` as a path in the file: without the labels it adds for union members (a tagged
+    union's tag, ``datetime``/``timedelta``, ``str``/``list[str]``), which name no key in the file."""
+    path: Path_ = ()
+    for i, part in enumerate(loc):
+        candidate = (*path, part)
+        final = i == len(loc) - 1
+        if candidate in marks.values or (final and kind == "missing"):
+            path = candidate
+    return path
 
 
 def _found(value: Any) -> str:
@@ -189,18 +217,24 @@ def _found(value: Any) -> str:
 
 
 def describe_validation(exc: ValidationError, marks: Marks) -> list[str]:
-    problems = []
+    problems: list[str] = []
+    # A value that fits no member of a union (a window's date-time or duration) is one problem, not one each.
+    unions: dict[Path_, tuple[int, Any, list[str]]] = {}
     for err in exc.errors():
-        path: Path_ = tuple(err["loc"])
+        loc: Path_ = tuple(err["loc"])
         kind = err["type"]
+        path = _file_path(loc, marks, kind)
         if kind == "missing":
             problems.append(marks.problem(path, "this field is required"
                                           if path[:-1] in marks.values else "required field missing"))
         elif kind == "extra_forbidden":
-            allowed = _fields_at(path[:-1])
+            allowed = _fields_at(loc[:-1])
             hint = f" (expected one of {', '.join(allowed)})" if allowed else ""
             problems.append(marks.problem(path, f"unknown field '{path[-1]}'{hint}", key=True))
-        elif kind in _TYPE_WORDS:
+        elif kind == "invalid_target":  # the fault rule union's own error: point at its target
+            target = (*path, "target")
+            problems.append(marks.problem(target if target in marks.values else path, str(err["msg"])))
+        elif kind in _TYPE_WORDS and (path[-1:] == loc[-1:] or _TYPE_WORDS[kind] == "a mapping"):
             problems.append(marks.problem(path, f"expected {_TYPE_WORDS[kind]} (found {_found(err['input'])})"))
         elif kind == "literal_error":
             expected = err.get("ctx", {}).get("expected", "")
@@ -208,8 +242,14 @@ def describe_validation(exc: ValidationError, marks: Marks) -> list[str]:
         elif kind == "value_error":
             message = str(err["msg"]).removeprefix("Value error, ")
             problems.append(marks.problem(path, message))
+        elif path in unions:
+            unions[path][2].append(str(err["msg"]))
         else:
-            problems.append(marks.problem(path, f"{err['msg']} (found {_found(err['input'])})"))
+            unions[path] = (len(problems), err["input"], [str(err["msg"])])
+            problems.append("")
+    for path, (index, given, messages) in unions.items():
+        reason = messages[0] if len(messages) == 1 else "it fits none of: " + "; ".join(messages)
+        problems[index] = marks.problem(path, f"{reason} (found {_found(given)})")
     return problems
 
 
@@ -293,6 +333,7 @@ class _Compiler:
         for file in self.files:
             for i, crowd in enumerate(file.document.crowds):
                 self.add_crowd(crowd, file.marks, ("crowds", i))
+        faults = self.faults(start.value)
         if self.problems:  # events name users: report those problems first, on their own
             raise ScenarioError(self.problems)
         if speed.value is not None and mode.value not in (None, "speed"):
@@ -318,7 +359,32 @@ class _Compiler:
             users=tuple(self.users),
             actions=tuple(self.actions),
             plan=plan,
+            faults=faults,
         )
+
+    def faults(self, start: float | None) -> tuple[RequestFault | DeliveryFault, ...]:
+        """Every file's fault rules in order; what installing them would refuse is a problem here, so that a
+        scenario that loads always installs (ids unique, windows that end after they start)."""
+        rules: list[RequestFault | DeliveryFault] = []
+        ids: dict[str, str] = {}
+        installed_at = time.time() if start is None else start
+        for file in self.files:
+            for i, rule in enumerate(file.document.faults):
+                path: Path_ = ("faults", i)
+                if rule.id is not None:
+                    if rule.id in ids:
+                        self.problems.append(file.marks.problem(
+                            (*path, "id"), f"duplicate fault rule id '{rule.id}' (first given at {ids[rule.id]})"))
+                        continue
+                    ids[rule.id] = file.marks.where((*path, "id"))
+                if rule.window is not None:
+                    try:
+                        rule.window.bounds(installed_at)
+                    except ValueError as exc:
+                        self.problems.append(file.marks.problem((*path, "window"), str(exc)))
+                        continue
+                rules.append(rule)
+        return tuple(rules)
 
     def add_crowd(self, crowd: model.Crowd, marks: Marks, path: Path_) -> None:
         if crowd.name in self.crowds:
@@ -461,6 +527,8 @@ class _Compiler:
             return SetStatusMessage(where, content, expiry=expiry,
                                     expires_after=None if status.expiresAfter is None
                                     else parse_duration(status.expiresAfter))
+        if event.lifecycleNotification is not None:
+            return SendLifecycle(where, event.lifecycleNotification.lifecycleEvent)
         oof = event.outOfOfficeSettings
         assert oof is not None
         return SetOutOfOffice(where, oof.isOutOfOffice, oof.message)

@@ -25,6 +25,7 @@ from pydantic import (
 from emulator.graph.requests import parse_iso_duration, resolve_date_time_zone
 from emulator.presence import states
 from emulator.presence.directory import is_guid
+from emulator.traffic.fault_rules import FaultRule
 
 # A crowd larger than this, or a scenario with more users in all, is refused (a stated cap, docs/scenarios.md).
 MAX_USERS = 20_000
@@ -260,9 +261,20 @@ class OutOfOfficeSettings(Model):
     message: str | None = None
 
 
+# Graph's lifecycle events (a lifecycle notification's lifecycleEvent); the notifications side sends them.
+LifecycleEvent = Literal["reauthorizationRequired", "subscriptionRemoved", "missed"]
+
+
+class LifecycleNotification(Model):
+    """A lifecycle notification to every subscription watching the user, as if Graph sent it: to each one's
+    lifecycleNotificationUrl (else its notificationUrl). subscriptionRemoved also deletes the subscription."""
+
+    lifecycleEvent: LifecycleEvent = Field(description="Graph's lifecycleEvent value.")
+
+
 ACTIONS: tuple[str, ...] = (
     "setPresence", "setTeamsPresence", "clearPresence", "setUserPreferredPresence",
-    "clearUserPreferredPresence", "setStatusMessage", "outOfOfficeSettings",
+    "clearUserPreferredPresence", "setStatusMessage", "outOfOfficeSettings", "lifecycleNotification",
 )
 
 
@@ -286,6 +298,7 @@ class Event(Model):
     clearUserPreferredPresence: ClearUserPreferredPresence | None = None
     setStatusMessage: SetStatusMessage | None = None
     outOfOfficeSettings: OutOfOfficeSettings | None = None
+    lifecycleNotification: LifecycleNotification | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -399,6 +412,10 @@ class ScenarioDocument(Model):
     users: list[UserSpec] = Field(default_factory=list)
     crowds: list[Crowd] = Field(default_factory=list)
     timeline: list[Event] = Field(default_factory=list)
+    faults: list[FaultRule] = Field(
+        default_factory=list,
+        description="Fault rules, as POST /_emulator/faults takes them (docs/faults-and-journal.md), installed "
+                    "when the scenario is played: window durations count from its start.")
 
 
 def json_schema() -> dict[str, Any]:

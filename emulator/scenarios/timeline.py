@@ -14,10 +14,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from emulator.clock import Scheduler, TimerHandle, format_graph_datetime, to_datetime
 from emulator.presence.directory import PresenceDirectory, SessionNotFound, StatusExpiry
+from emulator.traffic.fault_rules import DeliveryFault, RequestFault
+
+if TYPE_CHECKING:
+    from emulator.subscriptions.store import SubscriptionStore
 
 # How late (a real-time driver's wake-up) an occurrence must run for the timeline to show its own time.
 LATE_SECONDS = 0.001
@@ -40,8 +44,9 @@ class Action:
         """Apply to one user, with the clock standing at the occurrence's time; a str says why it was skipped."""
         raise NotImplementedError
 
-    def bind(self, presence: PresenceDirectory) -> Runner:
-        """This action as a call on one tenant's presence (what the timeline runs per occurrence)."""
+    def bind(self, timeline: ScenarioTimeline) -> Runner:
+        """This action as a call on one tenant (what the timeline runs per occurrence)."""
+        presence = timeline.presence
         return lambda user_id: self.apply(presence, user_id)
 
     def detail(self) -> dict[str, Any]:
@@ -67,9 +72,9 @@ class SetSession(Action):
         return presence.set_session(user_id, self.session_id, self.availability, self.activity,
                                     expires_in=self.expires_in, fades=self.fades, source=self.source)
 
-    def bind(self, presence: PresenceDirectory) -> Runner:
+    def bind(self, timeline: ScenarioTimeline) -> Runner:
         # The bulk of a crowd's timeline: a partial (C code) spares a Python frame per occurrence.
-        return partial(presence.set_session, session_id=self.session_id, availability=self.availability,
+        return partial(timeline.presence.set_session, session_id=self.session_id, availability=self.availability,
                        activity=self.activity, expires_in=self.expires_in, fades=self.fades, source=self.source)
 
     def detail(self) -> dict[str, Any]:
@@ -163,6 +168,30 @@ class SetOutOfOffice(Action):
         return {"isOutOfOffice": self.is_out_of_office, "message": self.message}
 
 
+class SendLifecycle(Action):
+    """A lifecycle notification to every subscription watching the user (the subscriptions' own rules:
+    subscriptionRemoved deletes them). Skipped when no subscription watches the user."""
+
+    __slots__ = ("event",)
+
+    def __init__(self, where: str, event: str) -> None:
+        super().__init__("lifecycleNotification", where)
+        self.event = event
+
+    def bind(self, timeline: ScenarioTimeline) -> Runner:
+        subscriptions = timeline.subscriptions
+
+        def send(user_id: str) -> object:
+            if subscriptions is None:
+                return "no subscriptions on this tenant"
+            sent = subscriptions.send_lifecycle_to_watchers(user_id, self.event)
+            return sent or "no subscription watches this user"
+        return send
+
+    def detail(self) -> dict[str, Any]:
+        return {"lifecycleEvent": self.event}
+
+
 @dataclass(frozen=True, slots=True)
 class ScenarioUser:
     id: str
@@ -196,6 +225,8 @@ class Scenario:
     users: tuple[ScenarioUser, ...]
     actions: tuple[Action, ...]
     plan: Plan
+    # Fault rules installed on the tenant with the scenario (emulator/traffic; docs/faults-and-journal.md).
+    faults: tuple[RequestFault | DeliveryFault, ...] = ()
 
     def describe(self) -> dict[str, Any]:
         return {
@@ -206,15 +237,18 @@ class Scenario:
             "restrictUsers": self.restrict_users,
             "users": len(self.users),
             "occurrences": len(self.plan),
+            "faults": len(self.faults),
         }
 
 
 class ScenarioTimeline:
     """A tenant's scenario player (``tenant.timeline``): empty until a scenario is played on it."""
 
-    def __init__(self, scheduler: Scheduler, presence: PresenceDirectory) -> None:
+    def __init__(self, scheduler: Scheduler, presence: PresenceDirectory,
+                 subscriptions: SubscriptionStore | None = None) -> None:
         self.scheduler = scheduler
         self.presence = presence
+        self.subscriptions = subscriptions
         self.scenario: Scenario | None = None
         self.start = 0.0
         self.cursor = 0
@@ -239,7 +273,7 @@ class ScenarioTimeline:
             if user.out_of_office is not None and user.out_of_office[0]:
                 presence.set_out_of_office(user.id, *user.out_of_office)
         self._user_ids = tuple(user.id for user in scenario.users)
-        self._runners = tuple(action.bind(presence) for action in scenario.actions)
+        self._runners = tuple(action.bind(self) for action in scenario.actions)
         # Occurrences due at the start wait on the scheduler like any other entry, so that hooks that run
         # after this one on a new tenant (listeners) see them too; use_scenario, a request or advance runs them.
         self._arm()

@@ -32,7 +32,8 @@ def test_bundled_scenario_validates_and_says_what_it_exercises(path: object) -> 
 
 def test_every_bundled_scenario_has_a_day_test() -> None:
     tested = {"default.yaml", "aggregation.yaml", "expiry.yaml", "weekend.yaml", "contact-centre.yaml",
-              "walkthrough.yaml"}
+              "walkthrough.yaml",
+              "lifecycle.yaml"}  # tests/scenarios/test_lifecycle.py, with a real receiver
     assert {p.name for p in BUNDLED.glob("*.yaml")} == tested
 
 
