@@ -150,6 +150,8 @@ class Deliverer:
         self.endpoints: dict[str, Endpoint] = {}
         # Set by the subscription store: a notification whose subscription is gone is not sent.
         self.is_live: Callable[[str], bool] = lambda _subscription_id: True
+        # Set by the subscription store: items of a change still being built (drain waits for them too).
+        self.fan_out_pending: Callable[[], bool] = lambda: False
         self._closed = False
         # POSTs in flight per scheme://host:port (the transport's connection cap), taken before a deadline
         # starts: the ack deadline measures the receiver, not the emulator's own queue.
@@ -375,9 +377,10 @@ class Deliverer:
         while True:
             await asyncio.sleep(0)  # let fan-outs scheduled with call_soon enqueue first
             tasks = [e.task for e in self.endpoints.values() if e.task is not None and not e.task.done()]
-            if not tasks:
+            if tasks:
+                await asyncio.wait(tasks)
+            elif not self.fan_out_pending():
                 return
-            await asyncio.wait(tasks)
 
     def stop(self) -> list[asyncio.Task[None]]:
         """Stop every worker now (after a reset the old tenant's deliveries stop with it)."""
