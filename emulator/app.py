@@ -7,6 +7,8 @@ from aiohttp import web
 from emulator.control import auth_routes as control_auth_routes
 from emulator.control import notification_routes, scenario_routes, traffic_routes
 from emulator.control import routes as control_routes
+from emulator.control import users as control_users
+from emulator.dashboard import routes as dashboard_routes
 from emulator.delivery.attach import TransportAttachment
 from emulator.graph import batch_routes, presence_routes, subscription_routes
 from emulator.graph.access import authenticate
@@ -25,6 +27,8 @@ def create_app(runtime: Runtime | None = None, *, settings: TenantSettings | Non
     presence_routes.add_routes(app)
     batch_routes.add_routes(app)
     control_routes.add_routes(app)
+    control_users.add_routes(app)
+    dashboard_routes.add_routes(app)
     traffic_routes.add_routes(app)
     scenario_routes.add_routes(app)
     control_auth_routes.add_routes(app)

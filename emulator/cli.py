@@ -14,8 +14,10 @@ from typing import Any
 
 from aiohttp import web
 
-from emulator import __version__
+from emulator import __version__, log_format, tls
 from emulator.app import create_app
+from emulator.in_flight import InFlight
+from emulator.log_format import AccessLogger
 from emulator.runtime import Runtime
 from emulator.scenarios import (
     Scenario,
@@ -26,8 +28,13 @@ from emulator.scenarios import (
     use_scenario,
 )
 from emulator.tenant import TenantSettings
+from emulator.tls import TLSFiles
 from emulator.traffic.journal import DEFAULT_CAPACITY, JournalSettings
 from emulator.traffic.throttle import ThrottleSettings, parse_throttle_flag
+
+log = logging.getLogger("emulator.serve")
+# How long Ctrl-C waits for requests in flight before cutting them off.
+SHUTDOWN_SECONDS = 10.0
 
 
 def _positive_float(text: str) -> float:
@@ -74,6 +81,12 @@ def build_parser() -> argparse.ArgumentParser:
                        help="off: tokens only name /me's user (default); decode: tokens read, not verified; "
                             "strict: tokens verified and scopes checked (see docs/auth-and-batch.md)")
     serve.add_argument("--access-log", action="store_true", help="log every request (off: it halves throughput)")
+    serve.add_argument("--log-format", choices=("text", "json"), default="text",
+                       help="text for a terminal (default), json for one object a line")
+    serve.add_argument("--tls", action="store_true",
+                       help="serve https with a local CA made once in the user cache folder (see --tls-cert)")
+    serve.add_argument("--tls-cert", metavar="PEM", help="serve https with this certificate (needs --tls-key)")
+    serve.add_argument("--tls-key", metavar="PEM", help="the private key of --tls-cert")
     serve.add_argument("--scenario", action="append", metavar="FILE", default=None,
                        help="play this scenario file (repeatable: files are merged); "
                             "default: the bundled office day, scenarios/default.yaml")
@@ -99,21 +112,51 @@ def settings_from_args(args: argparse.Namespace) -> TenantSettings:
     return TenantSettings(clock_mode=args.clock or "real", auth=args.auth, **traffic)
 
 
-def banner(base: str, runtime: Runtime) -> str:
+def tls_from_args(args: argparse.Namespace) -> TLSFiles | None:
+    if (args.tls_cert is None) != (args.tls_key is None):
+        raise SystemExit("--tls-cert and --tls-key go together")
+    if args.tls_cert is not None:
+        try:
+            return tls.given(args.tls_cert, args.tls_key)
+        except ValueError as exc:
+            raise SystemExit(str(exc)) from None
+    return tls.local_ca() if args.tls else None
+
+
+def banner(base: str, runtime: Runtime, tls_files: TLSFiles | None = None) -> str:
     clock = runtime.tenant.clock
     clock_text = clock.mode if clock.mode != "speed" else f"speed x{clock.speed:g}"
-    return "\n".join([
+    lines = [
         f"Graph presence emulator {__version__} listening on {base}",
         f"  Graph v1.0     {base}/v1.0",
         f"  Graph beta     {base}/beta",
         f"  Control plane  {base}/_emulator/  (health, state, clock, reset, requests, faults, throttling)",
+        f"  Dashboard      {base}/_emulator/ui",
         f"  Auth           {runtime.settings.auth}  (tokens: POST {base}/_emulator/token, keys: {base}/_emulator/jwks)",
         f"  Clock          {clock_text}, now {clock.now().isoformat(timespec='seconds')}",
         f"  Scenario       {scenario_text(runtime)}  (timeline: {base}/_emulator/timeline)",
-        "  msgraph-sdk:   adapter = GraphRequestAdapter(AnonymousAuthenticationProvider())",
-        f"                 adapter.base_url = \"{base}/v1.0\"; client = GraphServiceClient(request_adapter=adapter)",
-        "Press Ctrl-C to stop.",
-    ])
+    ]
+    if tls_files is not None:
+        ca = tls_files.ca or tls_files.cert
+        lines += [
+            f"  CA file        {ca}",
+            f"                 trust it: SSL_CERT_FILE={ca} (Go, curl), NODE_EXTRA_CA_CERTS={ca} (Node.js)",
+            "  msgraph-sdk (Python):",
+            "    http = GraphClientFactory.create_with_default_middleware(",
+            f"        client=httpx.AsyncClient(verify=ssl.create_default_context(cafile=\"{ca}\")))",
+            "    adapter = GraphRequestAdapter(AnonymousAuthenticationProvider(), client=http)",
+        ]
+    else:
+        lines += [
+            "  msgraph-sdk (Python):",
+            "    adapter = GraphRequestAdapter(AnonymousAuthenticationProvider())",
+        ]
+    lines += [
+        f"    adapter.base_url = \"{base}/v1.0\"",
+        "    client = GraphServiceClient(request_adapter=adapter)",
+        "Press Ctrl-C to stop (requests in flight are finished first).",
+    ]
+    return "\n".join(lines)
 
 
 def load_scenario_or_exit(files: Sequence[str] | None) -> Scenario:
@@ -147,35 +190,54 @@ def validate(files: Sequence[str], *, merge: bool = False) -> int:
 async def serve(args: argparse.Namespace) -> None:
     scenario = load_scenario_or_exit(args.scenario)
     runtime = Runtime(settings_from_args(args))
+    tls_files = tls_from_args(args)
     app = create_app(runtime)  # first, so that what the app hooks onto each tenant sees the scenario from its start
     use_scenario(runtime, scenario, clock_mode=args.clock, speed=args.speed)
+    in_flight = InFlight()
+    app.middlewares.insert(0, in_flight.middleware)
     runner = web.AppRunner(app, access_log=logging.getLogger("aiohttp.access") if args.access_log else None,
-                           handle_signals=False, shutdown_timeout=10.0)
+                           access_log_class=AccessLogger, handle_signals=False, shutdown_timeout=SHUTDOWN_SECONDS)
     await runner.setup()
-    site = web.TCPSite(runner, args.host, args.port)
+    site = web.TCPSite(runner, args.host, args.port,
+                       ssl_context=tls_files.server_context() if tls_files else None)
     await site.start()
     port = args.port
     if runner.addresses:
         port = runner.addresses[0][1]
-    host = args.host if args.host not in ("0.0.0.0", "::") else "127.0.0.1"
-    print(banner(f"http://{host}:{port}", runtime), flush=True)
+    wildcard = args.host in ("0.0.0.0", "::")
+    host = "127.0.0.1" if wildcard else args.host
+    base = f"{'https' if tls_files else 'http'}://{host}:{port}"
+    text = banner(base, runtime, tls_files)
+    if wildcard:  # e.g. in a container: say so, or the 127.0.0.1 URLs mislead
+        text = text.replace("\n", f"\n  (listening on all interfaces, {args.host}:{port})\n", 1)
+    print(text, flush=True)
+    log.info("listening on %s", base)
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
+
+    def on_signal() -> None:
+        if stop.is_set():  # a second Ctrl-C: stop waiting for requests in flight
+            raise SystemExit(130)
+        stop.set()
+
     for sig in (signal.SIGINT, signal.SIGTERM):
         with contextlib.suppress(NotImplementedError):
-            loop.add_signal_handler(sig, stop.set)
+            loop.add_signal_handler(sig, on_signal)
     try:
         await stop.wait()
     finally:
-        print("Shutting down: finishing requests in flight.", flush=True)
+        print(f"Shutting down: finishing {in_flight.count} request(s) in flight.", flush=True)
+        await site.stop()  # stop accepting connections; those open carry on
+        if not await in_flight.wait_idle(SHUTDOWN_SECONDS):
+            log.warning("gave up on %d request(s) after %g s", in_flight.count, SHUTDOWN_SECONDS)
         await runner.cleanup()
+        log.info("stopped")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-                        stream=sys.stderr)
+    log_format.configure(getattr(args, "log_format", "text"))
     if args.command == "serve":
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(serve(args))

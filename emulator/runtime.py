@@ -7,7 +7,7 @@ from collections.abc import Callable
 
 from aiohttp import web
 
-from emulator.clock import RealTimeDriver
+from emulator.clock import ClockMode, RealTimeDriver
 from emulator.tenant import Tenant, TenantSettings
 
 log = logging.getLogger(__name__)
@@ -37,6 +37,17 @@ class Runtime:
         """Run ``hook`` on the current tenant now and on every tenant after a reset."""
         self.on_tenant.append(hook)
         hook(self.tenant)
+
+    def advance(self, seconds: float) -> int:
+        """Advance the emulated clock, run what falls due, and re-arm the real-time driver."""
+        ran = self.tenant.advance(seconds)
+        self.driver.rearm()
+        return ran
+
+    def set_clock(self, mode: ClockMode, *, speed: float | None = None) -> None:
+        """Switch the clock's mode or speed without a jump, and re-arm the real-time driver."""
+        self.tenant.clock.set_mode(mode, speed=speed)
+        self.driver.rearm()
 
     def reset(self) -> Tenant:
         """Replace all state with a fresh tenant built from the same settings."""

@@ -7,7 +7,7 @@ leave a stale piece of state behind.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from emulator.clock import Clock, ClockMode, Scheduler
 from emulator.delivery.deliverer import Deliverer
@@ -15,11 +15,13 @@ from emulator.presence.directory import PresenceDirectory
 from emulator.scenarios.timeline import ScenarioTimeline
 from emulator.subscriptions.settings import NotificationSettings
 from emulator.subscriptions.store import SubscriptionStore
-from emulator.tokens import TokenIssuer
 from emulator.traffic.delivery_faults import fault_interceptor
 from emulator.traffic.gate import Gate
 from emulator.traffic.journal import DEFAULT_JOURNAL, Journal, JournalSettings
 from emulator.traffic.throttle import OFF, ThrottleSettings
+
+if TYPE_CHECKING:
+    from emulator.tokens import TokenIssuer
 
 DEFAULT_TENANT_ID = "00000000-0000-4000-8000-000000000001"
 # The application named when a request carries no token that names one.
@@ -63,7 +65,6 @@ class Tenant:
         self.journal = Journal(self.settings.journal, default_app_id=DEFAULT_APP_ID)
         self.gate = Gate(self.clock, self.journal, self.settings.throttle)
         self.timeline = ScenarioTimeline(self.scheduler, self.presence)
-        self.tokens = TokenIssuer.shared()
         # Strict auth also requires https notification URLs; the webhook deliverer gets its HTTP transport
         # from the runtime (emulator/delivery/attach.py).
         notifications = self.settings.notifications
@@ -74,6 +75,13 @@ class Tenant:
         self.subscriptions = SubscriptionStore(self.scheduler, self.presence, self.delivery,
                                                tenant_id=self.tenant_id, settings=notifications)
         self.timeline.subscriptions = self.subscriptions  # for lifecycleNotification events
+
+    @property
+    def tokens(self) -> TokenIssuer:
+        # Made on first use: its RSA key and the JWT library cost a cold start more than the rest of the app.
+        from emulator.tokens import TokenIssuer
+
+        return TokenIssuer.shared()
 
     def advance(self, seconds: float) -> int:
         """Move the clock forward, running every timed effect that falls due on the way."""

@@ -16,11 +16,10 @@ import uuid
 from collections.abc import Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import jwt
-from cryptography.hazmat.primitives.asymmetric import rsa
-from jwt.algorithms import RSAAlgorithm
+if TYPE_CHECKING:
+    from cryptography.hazmat.primitives.asymmetric import rsa
 
 GRAPH_AUDIENCES = frozenset({"https://graph.microsoft.com", "https://graph.microsoft.com/",
                              "00000003-0000-0000-c000-000000000000"})
@@ -64,6 +63,10 @@ class TokenIssuer:
     """Signs and verifies the emulator's tokens with one RSA key (``kid`` = its public key's thumbprint)."""
 
     def __init__(self, key: rsa.RSAPrivateKey | None = None) -> None:
+        # PyJWT and cryptography are imported here, not at the top: serve's cold start skips them until needed.
+        from cryptography.hazmat.primitives.asymmetric import rsa
+        from jwt.algorithms import RSAAlgorithm
+
         self._key = key or rsa.generate_private_key(public_exponent=65537, key_size=2048)
         public = self._key.public_key()
         jwk: dict[str, Any] = RSAAlgorithm.to_jwk(public, as_dict=True)
@@ -91,6 +94,8 @@ class TokenIssuer:
         return {"keys": [dict(self._jwk)]}
 
     def sign(self, claims: Mapping[str, Any]) -> str:
+        import jwt
+
         return jwt.encode(dict(claims), self._key, algorithm="RS256", headers={"kid": self.kid, "typ": "JWT"})
 
     def mint(self, request: TokenRequest, *, tenant_id: str, default_app_id: str, now: float) -> str:
@@ -150,6 +155,8 @@ class TokenIssuer:
         return claims
 
     def _check_signature(self, token: str) -> dict[str, Any]:
+        import jwt
+
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError as exc:

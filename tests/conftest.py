@@ -7,6 +7,10 @@ from emulator.app import create_app
 from emulator.runtime import Runtime
 from emulator.tenant import Tenant, TenantSettings
 
+# pytester runs the README's example test and the plugin's own cases in a clean inner session. (The emulator's
+# plugin itself is not listed here: the pytest11 entry point already loads it.)
+pytest_plugins = ["pytester"]
+
 START = 1_790_000_000.0  # 2026-09-21T14:13:20Z: a fixed emulated start, so every run sees the same times
 
 

@@ -162,3 +162,54 @@ async def test_real_time_driver_arms_for_the_next_due_entry(monotonic: FakeMonot
         assert driver._timer is None  # a manual clock is never woken by real time
     finally:
         driver.stop()
+
+
+def test_callback_args_and_a_label_filled_in_from_them() -> None:
+    clock = Clock("manual", start=START)
+    scheduler = Scheduler(clock)
+    got: list[tuple[str, int]] = []
+    handle = scheduler.call_later(5, lambda name, n: got.append((name, n)), "greet {0} #{1}", "alice", 2)
+    plain = scheduler.call_later(6, lambda: got.append(("plain", 0)), "no {placeholders} filled")
+    assert handle.label == "greet alice #2"
+    assert plain.label == "no {placeholders} filled"
+    scheduler.advance(10)
+    assert got == [("alice", 2), ("plain", 0)]
+
+
+def test_cancelled_entries_are_compacted_away_and_not_counted() -> None:
+    clock = Clock("manual", start=START)
+    scheduler = Scheduler(clock)
+    ran: list[int] = []
+    handle = scheduler.call_later(1000, ran.append, "", -1)
+    for n in range(5 * Scheduler.COMPACT_MIN_CANCELLED):  # re-arming one timer, as a re-set session does
+        handle.cancel()
+        handle.cancel()  # a second cancel counts once
+        handle = scheduler.call_later(1000 + n, ran.append, "", n)
+    assert len(scheduler) == 1
+    assert len(scheduler._heap) < 2 * Scheduler.COMPACT_MIN_CANCELLED
+    kept = scheduler.call_later(10, ran.append, "", -2)
+    assert scheduler.next_due() == START + 10
+    scheduler.advance(5000)
+    assert ran == [-2, 5 * Scheduler.COMPACT_MIN_CANCELLED - 1]
+    kept.cancel()  # already ran: nothing to count
+    assert len(scheduler) == 0 and scheduler._heap == []
+
+
+def test_cancelling_from_a_callback_while_the_heap_is_compacted_keeps_order() -> None:
+    clock = Clock("manual", start=START)
+    scheduler = Scheduler(clock)
+    ran: list[float] = []
+    victims = [scheduler.call_later(100 + n, ran.append, "", -1.0)
+               for n in range(3 * Scheduler.COMPACT_MIN_CANCELLED)]
+
+    def cancel_all() -> None:
+        ran.append(clock.time())
+        for victim in victims:
+            victim.cancel()
+
+    scheduler.call_later(50, cancel_all)
+    for n in range(5):
+        scheduler.call_later(60 + n * 100, lambda: ran.append(clock.time()))
+    scheduler.advance(1000)
+    assert ran == [START + 50, START + 60, START + 160, START + 260, START + 360, START + 460]
+    assert len(scheduler) == 0

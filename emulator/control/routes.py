@@ -94,7 +94,7 @@ async def get_clock(request: web.Request) -> web.Response:
 
 async def set_clock(request: web.Request) -> web.Response:
     """Change the clock's mode or speed: ``{"mode": "manual"|"real"|"speed", "speed": N}``."""
-    data = await _json_object(request)
+    data = requests.json_object(await request.read())
     unknown = sorted(set(data) - {"mode", "speed"})
     if unknown:  # as the OpenAPI document says (additionalProperties: false)
         raise errors.invalid_argument(f"The property '{unknown[0]}' is not a clock setting; use 'mode' and 'speed'.")
@@ -107,8 +107,7 @@ async def set_clock(request: web.Request) -> web.Response:
                               or not 0 < speed <= MAX_SPEED):
         raise errors.invalid_argument(f"The property 'speed' must be a number greater than 0 and at most "
                                       f"{MAX_SPEED:g}.")
-    tenant.clock.set_mode(mode, speed=float(speed) if speed is not None else None)
-    request.app[RUNTIME].driver.rearm()
+    request.app[RUNTIME].set_clock(mode, speed=float(speed) if speed is not None else None)
     return json_response(orjson.dumps(clock_state(tenant)))
 
 
@@ -132,32 +131,24 @@ async def advance_clock(request: web.Request) -> web.Response:
     tenant = _tenant(request)
     if tenant.clock.time() + seconds > LATEST:
         raise errors.invalid_argument(f"Advancing by {text} would take the clock past the year 9599.")
-    ran = tenant.advance(seconds)
-    request.app[RUNTIME].driver.rearm()
+    ran = request.app[RUNTIME].advance(seconds)
     state = clock_state(tenant)
     state["ran"] = ran
     return json_response(orjson.dumps(state))
 
 
-async def get_state(request: web.Request) -> web.Response:
-    tenant = _tenant(request)
-    return json_response(orjson.dumps({
+def tenant_state(tenant: Tenant) -> dict[str, Any]:
+    """The whole state dump that ``GET /_emulator/state`` serves (and the Python API returns)."""
+    return {
         "tenantId": tenant.tenant_id,
         "clock": clock_state(tenant),
         "restrictUsers": tenant.presence.restrict_users,
         "users": [user_state(u) for u in tenant.presence.users.values()],
-    }))
+    }
 
 
-async def _json_object(request: web.Request) -> dict[str, Any]:
-    raw = await request.read()
-    try:
-        data = orjson.loads(raw) if raw.strip() else {}
-    except orjson.JSONDecodeError as exc:
-        raise errors.malformed_json(str(exc)) from None
-    if not isinstance(data, dict):
-        raise errors.malformed_json("The body must be a JSON object.")
-    return data
+async def get_state(request: web.Request) -> web.Response:
+    return json_response(orjson.dumps(tenant_state(_tenant(request))))
 
 
 def add_routes(app: web.Application) -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import jwt
 from aiohttp import web
 
 
@@ -43,6 +42,8 @@ def caller_from_authorization(header: str | None) -> Caller:
     cached = _cache.get(token)
     if cached is not None:
         return cached
+    import jwt  # here, not at the top: serve's cold start skips PyJWT until a token arrives
+
     try:
         claims = jwt.decode(token, options={"verify_signature": False, "verify_exp": False})
     except jwt.PyJWTError:

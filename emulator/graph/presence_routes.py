@@ -82,22 +82,33 @@ def _get_presences_by_user_id(version: str) -> Callable[[web.Request], Awaitable
                 f"The property 'ids' has {len(body.ids)} ids; at most {MAX_IDS} are allowed.")
         directory = tenant.presence
         users = directory.users
+        context = orjson.dumps(wire.presence_collection_context(_base(request, version)))
+        # The bulk read's hot path, per id: a known user asked for by their canonical id (the usual case) costs
+        # three look-ups and no call; the body is joined once, as it can be a few hundred kilobytes.
+        parts = [b'{"@odata.context":' + context + b',"value":[']
         seen: set[str] = set()
-        items: list[bytes] = []
+        other_view = wire.OTHER_VIEW
         for ref in body.ids:
+            if ref in seen:
+                continue
+            user = users.get(ref)
+            if user is not None:
+                seen.add(ref)
+                parts.append(user.wire_cache.get(other_view) or wire.presence_bytes(user, ref, own=False))
+                parts.append(b",")
+                continue
             try:
                 key = directory.resolve(ref)
+                item = None
             except UnknownUser:  # users restricted to a scenario's list: answered, not failed
                 key = ref.lower()
-                if key not in seen:
-                    seen.add(key)
-                    items.append(orjson.dumps(wire.presence_dict(None, key, own=False, unknown=True)))
-                continue
+                item = orjson.dumps(wire.presence_dict(None, key, own=False, unknown=True))
             if key not in seen:
                 seen.add(key)
-                items.append(wire.presence_bytes(users.get(key), key, own=False))
-        context = orjson.dumps(wire.presence_collection_context(_base(request, version)))
-        return json_response(b'{"@odata.context":' + context + b',"value":[' + b",".join(items) + b"]}")
+                parts.append(item or wire.presence_bytes(users.get(key), key, own=False))
+                parts.append(b",")
+        parts[-1] = b"]}"  # in place of the last comma (ids is never empty here)
+        return json_response(b"".join(parts))
     return handler
 
 
@@ -153,9 +164,9 @@ ACTIONS: dict[str, Action] = {
 def _action_handler(action: Action, target: Target) -> Callable[[web.Request], Awaitable[web.Response]]:
     async def handler(request: web.Request) -> web.Response:
         tenant = request.app[RUNTIME].tenant
-        user_ref = target(request)
-        tenant.presence.resolve(user_ref)  # a bad or unknown user is reported before the body
-        action(tenant, user_ref, await read_json_body(request))
+        # A bad or unknown user is reported before the body; the action gets the canonical id.
+        user_id = tenant.presence.resolve(target(request))
+        action(tenant, user_id, await read_json_body(request))
         return web.Response(status=200)
     return handler
 

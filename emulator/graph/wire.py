@@ -14,6 +14,10 @@ from emulator.clock import format_graph_datetime
 from emulator.presence import states
 from emulator.presence.directory import User
 
+# Keys of the two cached views in ``User.wire_cache``: a user reading their own presence sees more.
+OWN_VIEW = "own"
+OTHER_VIEW = "other"
+
 _WORK_LOCATION = {"workLocationType": "unspecified", "source": "none", "placeId": None}
 
 
@@ -57,10 +61,12 @@ def presence_bytes(user: User | None, user_id: str, *, own: bool) -> bytes:
     """The serialised presence object, without ``@odata.context``; cached per user and view."""
     if user is None:
         return orjson.dumps(presence_dict(None, user_id, own=own))
-    key = "own" if own else "other"
+    key = OWN_VIEW if own else OTHER_VIEW
     body = user.wire_cache.get(key)
     if body is None:
-        body = orjson.dumps(presence_dict(user, user_id, own=own))
+        # orjson's result keeps its whole working buffer (4 KB), which would be most of a user's memory once
+        # cached: what stays is a copy of the exact size.
+        body = bytes(memoryview(orjson.dumps(presence_dict(user, user_id, own=own))))
         user.wire_cache[key] = body
     return body
 

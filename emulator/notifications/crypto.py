@@ -123,4 +123,5 @@ class TokenSigner:
 @cache
 def emulator_signer() -> TokenSigner:
     """One per process, over the process's one key, so tokens and the JWKS survive resets."""
-    return TokenSigner(TokenIssuer.shared().sign)
+    # The key is looked up at the first signature, not here: making it (RSA) would slow every cold start.
+    return TokenSigner(lambda claims: TokenIssuer.shared().sign(claims))

@@ -8,18 +8,25 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from aiohttp import web
-from pydantic import BaseModel
-from pydantic.json_schema import JsonSchemaMode, models_json_schema
 
 from emulator import __version__
 from emulator.graph.permissions import route_key
 from emulator.graph.pipeline import json_response
-from emulator.openapi import schemas
-from emulator.openapi.operations import OPERATIONS, Operation
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+    from pydantic.json_schema import JsonSchemaMode
+
+    from emulator.openapi.operations import Operation
+
+    Refs = Mapping[tuple[Any, JsonSchemaMode], dict[str, Any]]
+
+# The operation table and its pydantic schemas are imported where the document is built, on its first request:
+# building those models would add a tenth of a second to every cold start of serve.
 
 PATH = "/_emulator/openapi.json"
 _PARAMETER = re.compile(r"\{([^}]+)\}")
@@ -42,10 +49,15 @@ def _routes(app: web.Application) -> list[tuple[str, str]]:
 
 
 def unregistered_routes(app: web.Application) -> list[str]:
+    from emulator.openapi.operations import OPERATIONS
+
     return [f"{method} {path}" for method, path in _routes(app) if route_key(method, path) not in OPERATIONS]
 
 
 def _models() -> list[tuple[type[BaseModel], JsonSchemaMode]]:
+    from emulator.openapi import schemas
+    from emulator.openapi.operations import OPERATIONS
+
     seen: set[tuple[type[BaseModel], JsonSchemaMode]] = {(schemas.ErrorResponse, "serialization")}
     for op in OPERATIONS.values():
         if op.response is not None:
@@ -59,10 +71,17 @@ def _json(schema: dict[str, Any]) -> dict[str, Any]:
     return {"application/json": {"schema": schema}}
 
 
-Refs = Mapping[tuple[Any, JsonSchemaMode], dict[str, Any]]
+def _success(op: Operation, refs: Refs) -> dict[str, Any]:
+    if op.response is not None:
+        return {"description": "Success", "content": _json(refs[(op.response, "serialization")])}
+    if op.media_type != "application/json":
+        return {"description": "Success", "content": {op.media_type: {"schema": {"type": "string"}}}}
+    return {"description": "Success"}
 
 
 def _operation(op: Operation, method: str, path: str, refs: Refs) -> dict[str, Any]:
+    from emulator.openapi import schemas
+
     graph = path.startswith(("/v1.0/", "/beta/"))
     version = path.split("/", 2)[1] if graph else None
     operation_id = re.sub(r"[^A-Za-z0-9]+", "_", f"{method.lower()}{path}").strip("_")
@@ -71,8 +90,7 @@ def _operation(op: Operation, method: str, path: str, refs: Refs) -> dict[str, A
         "tags": [op.tag],
         "operationId": operation_id,
         "responses": {
-            str(op.status): {"description": "Success"} if op.response is None else {
-                "description": "Success", "content": _json(refs[(op.response, "serialization")])},
+            str(op.status): _success(op, refs),
             "default": {"description": "A Graph error envelope",
                         "content": _json(refs[(schemas.ErrorResponse, "serialization")])},
         },
@@ -96,6 +114,10 @@ def _operation(op: Operation, method: str, path: str, refs: Refs) -> dict[str, A
 
 
 def build_document(app: web.Application) -> dict[str, Any]:
+    from pydantic.json_schema import models_json_schema
+
+    from emulator.openapi.operations import OPERATIONS
+
     refs, definitions = models_json_schema(_models(), ref_template="#/components/schemas/{model}")
     paths: dict[str, dict[str, Any]] = {}
     for method, path in _routes(app):

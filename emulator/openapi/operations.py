@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
+from emulator.control import users as control_users
 from emulator.control.auth_routes import TokenBody
 from emulator.control.notification_routes import LifecycleBody
 from emulator.graph import requests
@@ -34,6 +35,8 @@ class Operation:
     # The body may also be sent as text/plain (a bare value, e.g. clock/advance's "PT5M").
     text_body: bool = False
     description: str = ""
+    # A success body that is not JSON (the dashboard's page and assets, its event stream): a string of this type.
+    media_type: str = "application/json"
 
 
 _ACTION_BODIES: dict[str, tuple[type[BaseModel], bool]] = {
@@ -113,6 +116,24 @@ OPERATIONS: dict[str, Operation] = {
     "GET /_emulator/timeline": Operation("What the scenario ran and what is to come", "scenarios",
                                          schemas.Timeline),
     "GET /_emulator/openapi.json": Operation("This document", "control", schemas.OpenApiDocument),
+    # -- users, for what Graph cannot do (docs/dashboard.md) ----------------------------------------------
+    "POST /_emulator/users": Operation("Add a user (or name one)", "users", schemas.UserState, status=201,
+                                       body=control_users.NewUserBody, body_required=True),
+    "GET /_emulator/users/{}": Operation("One user's full state, by id or userPrincipalName", "users",
+                                         schemas.UserState),
+    "POST /_emulator/users/{}/sessions": Operation(
+        "A Teams-client session with any availability/activity of Graph's enums", "users", schemas.UserState,
+        status=201, body=control_users.TeamsSessionBody, body_required=True),
+    "DELETE /_emulator/users/{}/sessions/{}": Operation("End a session", "users", schemas.UserState),
+    "POST /_emulator/users/{}/outOfOffice": Operation("Set out of office", "users", schemas.UserState,
+                                                      body=control_users.OutOfOfficeBody, body_required=True),
+    # -- the dashboard -------------------------------------------------------------------------------------
+    "GET /_emulator/ui": Operation("The dashboard", "dashboard", media_type="text/html"),
+    "GET /_emulator/ui/": Operation("The dashboard", "dashboard", media_type="text/html"),
+    "GET /_emulator/ui/{}": Operation("The dashboard's script, styles and icon", "dashboard", media_type="*/*"),
+    "GET /_emulator/events": Operation(
+        "The dashboard's live feed (server-sent events: snapshot, users, clock)", "dashboard",
+        media_type="text/event-stream"),
     # -- journal, faults, throttling (docs/faults-and-journal.md) ---------------------------------------
     "GET /_emulator/requests": Operation(
         "The request journal", "journal", traffic.JournalEntries,

@@ -8,6 +8,7 @@ to whoever listens (webhooks, the dashboard).
 
 from __future__ import annotations
 
+import functools
 import itertools
 import logging
 import re
@@ -159,6 +160,8 @@ def aggregate(user: User) -> tuple[str, str]:
         pair = states.OFFLINE
     elif user.preferred is not None:
         pair = (user.preferred.availability, user.preferred.activity)
+    elif len(user.sessions) == 1:  # the usual case: nothing to rank
+        pair = next(iter(user.sessions.values())).shown()
     else:
         best: Session | None = None
         best_rank = -1
@@ -177,6 +180,8 @@ def aggregate(user: User) -> tuple[str, str]:
 
 
 Listener = Callable[[PresenceChange], None]
+# Told of every change to a user's record, visible or not (a new user, a session behind a busier one, a renewal).
+Observer = Callable[[User], None]
 
 
 class PresenceDirectory:
@@ -193,6 +198,13 @@ class PresenceDirectory:
         # (see ``Runtime.reset``) so that a server never hands out a number below one it already gave.
         self.last_sequence = 0
         self.listeners: list[Listener] = []
+        # The dashboard shows sessions and expiries, which change without the presence Graph shows changing.
+        self.observers: list[Observer] = []
+        # The timers' callbacks, bound once: a timer per session then holds no object of its own beyond its
+        # arguments (fewer long-lived objects also means cheaper garbage collections).
+        self._on_session_due = self._session_due
+        self._on_preferred_due = self._preferred_due
+        self._on_status_due = self._status_due
 
     # -- users -------------------------------------------------------------------------------------------
 
@@ -210,6 +222,8 @@ class PresenceDirectory:
             user.display_name = display_name or user.display_name
         if upn:
             self._by_upn[upn.lower()] = key
+        if self.observers:
+            self._observe(user)
         return user
 
     def resolve(self, user_ref: str) -> str:
@@ -277,7 +291,7 @@ class PresenceDirectory:
         due = session.next_transition()
         if due is not None:
             session.timer = self.scheduler.call_at(
-                due, lambda: self._session_due(user, session), f"session {user.id}/{session.session_id}")
+                due, self._on_session_due, "session {0.id}/{1.session_id}", user, session)
 
     def _session_due(self, user: User, session: Session) -> None:
         if user.sessions.get(session.session_id) is not session:
@@ -302,7 +316,7 @@ class PresenceDirectory:
             expires_in = states.preferred_default_seconds(availability)
         preferred = Preferred(availability, activity, now, now + expires_in)
         preferred.timer = self.scheduler.call_at(
-            now + expires_in, lambda: self._preferred_due(user, preferred), f"preferred {user.id}")
+            now + expires_in, self._on_preferred_due, "preferred {0.id}", user, preferred)
         user.preferred = preferred
         self._publish(user)
         return user
@@ -339,7 +353,7 @@ class PresenceDirectory:
         message = StatusMessage(content, content_type, expiry, self.clock.time())
         if expiry is not None:
             message.timer = self.scheduler.call_at(
-                expiry.at, lambda: self._status_due(user, message), f"statusMessage {user.id}")
+                expiry.at, self._on_status_due, "statusMessage {0.id}", user, message)
         user.status_message = message
         self._publish(user, "statusMessage")
         return user
@@ -359,23 +373,36 @@ class PresenceDirectory:
 
     # -- change publication ------------------------------------------------------------------------------
 
+    def _observe(self, user: User) -> None:
+        for observer in list(self.observers):
+            try:
+                observer(user)
+            except Exception:  # as with listeners: watching must never break a change
+                log.exception("presence observer %r failed", observer)
+
     def _publish(self, user: User, part: str | None = None) -> None:
         previous = (user.availability, user.activity)
         current = aggregate(user)
-        parts: set[str] = set()
-        if current != previous:
+        moved = current != previous
+        if moved:
             user.availability, user.activity = current
-            parts.add("presence")
-        if part is not None:
-            parts.add(part)
-        if not parts:
+        if self.observers:
+            self._observe(user)
+        if not moved and part is None:
             return
         user.sequence_number = self._next_sequence()
         user.wire_cache.clear()
         if self.listeners:
-            change = PresenceChange(user, self.clock.time(), user.sequence_number, previous, frozenset(parts))
+            change = PresenceChange(user, self.clock.time(), user.sequence_number, previous,
+                                    _changed_parts(moved, part))
             for listener in list(self.listeners):
                 try:
                     listener(change)
                 except Exception:  # a broken observer must not undo or block a presence change
                     log.exception("presence listener %r failed", listener)
+
+
+@functools.cache
+def _changed_parts(presence_moved: bool, part: str | None) -> frozenset[str]:
+    """The ``parts`` of a change, one shared frozenset per combination rather than a new set per change."""
+    return frozenset((["presence"] if presence_moved else []) + ([part] if part is not None else []))

@@ -63,7 +63,7 @@ async def test_set_clock_mode(client: TestClient, runtime: Runtime) -> None:
 
 
 @pytest.mark.parametrize("body", [{"mode": "warp"}, {"speed": 0}, {"speed": -2}, {"speed": "fast"},
-                                  {"speed": True}, {"mode": 5}])
+                                  {"speed": True}, {"mode": 5}, {"": None}, {"mode": "real", "sped": 2}])
 async def test_set_clock_bad_input(client: TestClient, runtime: Runtime, body: dict[str, Any]) -> None:
     await graph_error(await client.post("/_emulator/clock", json=body), 400, "InvalidArgument")
     assert runtime.tenant.clock.mode == "manual"

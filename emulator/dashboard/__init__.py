@@ -1,0 +1,1 @@
+"""The dashboard: a live page, served by the emulator itself, to watch and drive presence."""
