@@ -13,7 +13,7 @@ from aiohttp.test_utils import TestClient
 from emulator.delivery.deliverer import AttemptResult, OutgoingBatch, Send
 from emulator.runtime import Runtime
 from emulator.subscriptions.settings import NotificationSettings
-from tests.webhooks import ALICE, APP, BOB, FAST, Receiver, manual_runtime, set_presence, subscribe
+from tests.webhooks import ALICE, APP, BOB, FAST, LoopTicks, Receiver, manual_runtime, set_presence, subscribe
 
 
 async def drain(runtime: Runtime) -> None:
@@ -282,30 +282,24 @@ async def test_a_burst_starts_its_posts_a_slice_per_loop_iteration() -> None:
     from emulator.tenant import Tenant, TenantSettings
     settings = NotificationSettings(starts_per_tick=4)
     tenant = Tenant(TenantSettings(clock_mode="manual", start=0.0, notifications=settings))
-    ticks = 0
+    ticks = LoopTicks()
     started_at: list[int] = []
 
     class Recording:
         async def post(self, url: str, body: bytes, headers: Any, timeout: float) -> TransportResponse:
-            started_at.append(ticks)
+            started_at.append(ticks.now)
             return TransportResponse(202, "", "")
 
         async def close(self) -> None:
             pass
 
-    async def count_ticks() -> None:
-        nonlocal ticks
-        while True:
-            await asyncio.sleep(0)
-            ticks += 1
-
-    counter = asyncio.create_task(count_ticks())
+    ticks.start()
     tenant.delivery.transport = Recording()
     for n in range(10):
         tenant.delivery.enqueue(Outgoing(f"s{n}", f"http://127.0.0.1:9/u{n}", {"subscriptionId": f"s{n}"},
                                          kind="lifecycle"))
     await asyncio.wait_for(tenant.delivery.drain(), 5)
-    counter.cancel()
+    ticks.stop()
     # In order, four per iteration at most: the loop polls its sockets (API requests) between slices.
     assert len(started_at) == 10 and started_at == sorted(started_at)
     assert max(started_at.count(t) for t in set(started_at)) == 4
