@@ -8,7 +8,9 @@
    receivers never answer: the API's p99 latency (setPresence and GET presence under load) and the healthy
    receivers' delivery time. Target: within 1.5x of the run without them.
 
-Figures are ratios measured in one run; the machine is shared, so each is a median of several repeats.
+Figures are ratios measured in one run; the machine is shared, so each is a median of several repeats, the
+with/without runs alternate and each pair's own ratio is printed as the spread. In part 2 the emulator, the
+healthy receiver, the dead receivers and the load generator are four processes.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
+import signal
 import statistics
 import sys
 import time
@@ -193,20 +197,83 @@ async def fan_out(repeats: int) -> dict[str, Any]:
             "bare_runs_ms": [round(t * 1000, 1) for t in bare_times]}
 
 
-async def api_run(dead_receivers: int, rounds: int) -> dict[str, float]:
-    sinks = RemoteSinks(dead_receivers)
-    await sinks.start()
-    delivered = 0
+class RemoteEmulator:
+    """The emulator in its own process (manual clock, subscriptions added directly), so the load generator and
+    the receivers never share its event loop; its CPU time is read from /proc."""
+
+    def __init__(self, healthy_port: int, dead_ports: list[int]) -> None:
+        self.args = [str(healthy_port), *map(str, dead_ports)]
+        self.process: asyncio.subprocess.Process | None = None
+        self.base = ""
+
+    async def start(self) -> None:
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "bench.notifications_bench", "--emulator", *self.args,
+            stdout=asyncio.subprocess.PIPE)
+        assert self.process.stdout is not None
+        port = int(await self.process.stdout.readline())
+        self.base = f"http://127.0.0.1:{port}/v1.0"
+
+    def cpu_seconds(self) -> float:
+        assert self.process is not None
+        with open(f"/proc/{self.process.pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+    async def stop(self) -> dict[str, float]:
+        """Stops it; returns its event loop's lag (how late a 1 ms timer fired) over the measured rounds."""
+        assert self.process is not None and self.process.stdout is not None
+        self.process.terminate()
+        lag = orjson.loads(await self.process.stdout.readline())
+        await self.process.wait()
+        return {str(k): float(v) for k, v in lag.items()}
+
+    def measure_lag(self) -> None:
+        """From now on (after the warm-up round) the emulator's loop lag counts."""
+        assert self.process is not None
+        self.process.send_signal(signal.SIGUSR1)
+
+
+async def serve_emulator(healthy_port: int, dead_ports: list[int]) -> None:
+    """A child process: the emulator with 1,000 healthy subscriptions and one per dead receiver."""
+    logging.getLogger("aiohttp.server").setLevel(logging.CRITICAL)
     runtime = Runtime(TenantSettings(clock_mode="manual", notifications=NotificationSettings()))
-    app = create_app(runtime)
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
+    runner = web.AppRunner(create_app(runtime), access_log=None, shutdown_timeout=0.1)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
-    base = f"http://127.0.0.1:{runner.addresses[0][1]}/v1.0"
-    add_subscriptions(runtime.tenant, [f"http://127.0.0.1:{sinks.healthy_port}/r/{i}" for i in range(1000)])
-    if dead_receivers:
-        add_subscriptions(runtime.tenant, [f"http://127.0.0.1:{p}/dead" for p in sinks.dead_ports], first=5000)
+    add_subscriptions(runtime.tenant, [f"http://127.0.0.1:{healthy_port}/r/{i}" for i in range(1000)])
+    add_subscriptions(runtime.tenant, [f"http://127.0.0.1:{p}/dead" for p in dead_ports], first=5000)
+    loop = asyncio.get_running_loop()
+    lags: list[float] = []
+    stop = asyncio.Event()
+    loop.add_signal_handler(signal.SIGUSR1, lags.clear)
+    loop.add_signal_handler(signal.SIGTERM, stop.set)
+
+    async def watch() -> None:
+        while True:
+            before = loop.time()
+            await asyncio.sleep(0.001)
+            lags.append(loop.time() - before - 0.001)
+
+    watcher = asyncio.create_task(watch())
+    print(runner.addresses[0][1], flush=True)
+    await stop.wait()
+    watcher.cancel()
+    lags.sort()
+    print(orjson.dumps({"lag_p99_ms": lags[int(len(lags) * 0.99)] * 1000, "lag_max_ms": lags[-1] * 1000,
+                        "lag_over_50ms": sum(lag > 0.05 for lag in lags)}).decode(), flush=True)
+
+
+async def api_run(dead_receivers: int, rounds: int) -> dict[str, float]:
+    """One run: ``rounds`` changes (after one warm-up), each with 100 presence reads alongside, the next
+    change once the healthy receiver has all 1,000 items of this one."""
+    sinks = RemoteSinks(dead_receivers)
+    await sinks.start()
+    emulator = RemoteEmulator(sinks.healthy_port, sinks.dead_ports)
+    await emulator.start()
+    base = emulator.base
+    delivered = 0
     latencies: list[float] = []
     deliveries: list[float] = []
     cpu_started = 0.0
@@ -232,20 +299,22 @@ async def api_run(dead_receivers: int, rounds: int) -> dict[str, float]:
                 deliveries.append(time.perf_counter() - started)
             else:
                 latencies.clear()
-                cpu_started = time.process_time()
-        cpu = time.process_time() - cpu_started
-    await runner.cleanup()
+                cpu_started = emulator.cpu_seconds()
+                emulator.measure_lag()
+        cpu = emulator.cpu_seconds() - cpu_started
+    lag = await emulator.stop()
     await sinks.stop()
     latencies.sort()
     return {"p99_ms": latencies[int(len(latencies) * 0.99) - 1] * 1000,
-            "delivery_ms": statistics.median(deliveries) * 1000, "cpu_ms_per_round": cpu / rounds * 1000}
+            "delivery_ms": statistics.median(deliveries) * 1000, "cpu_ms_per_round": cpu / rounds * 1000, **lag}
 
 
-async def main(repeats: int, rounds: int, pairs: int) -> None:
-    fan = await fan_out(repeats)
-    print(f"1,000 URLs, one change: emulator {fan['emulator_ms']:.1f} ms vs bare aiohttp client "
-          f"{fan['bare_client_ms']:.1f} ms -> ratio {fan['ratio']:.2f} (target <= 1.5)")
-    print(f"   runs (ms): emulator {fan['emulator_runs_ms']}, bare {fan['bare_runs_ms']}")
+async def main(repeats: int, rounds: int, pairs: int, with_fan_out: bool) -> None:
+    if with_fan_out:
+        fan = await fan_out(repeats)
+        print(f"1,000 URLs, one change: emulator {fan['emulator_ms']:.1f} ms vs bare aiohttp client "
+              f"{fan['bare_client_ms']:.1f} ms -> ratio {fan['ratio']:.2f} (target <= 1.5)")
+        print(f"   runs (ms): emulator {fan['emulator_runs_ms']}, bare {fan['bare_runs_ms']}")
     # The two variants alternate, so drift in the machine's load hits both alike; medians of each.
     runs: dict[int, list[dict[str, float]]] = {0: [], 100: []}
     for _ in range(pairs):
@@ -256,10 +325,13 @@ async def main(repeats: int, rounds: int, pairs: int) -> None:
         return statistics.median(r[key] for r in runs[dead])
 
     for key, label in (("p99_ms", "API p99 latency"), ("delivery_ms", "healthy delivery (1,000 URLs)"),
-                       ("cpu_ms_per_round", "emulator CPU per round")):
+                       ("cpu_ms_per_round", "emulator CPU per round"), ("lag_p99_ms", "emulator loop lag p99"),
+                       ("lag_max_ms", "emulator loop lag max"), ("lag_over_50ms", "loop stalls over 50 ms (count)")):
         clean, with_dead = median(0, key), median(100, key)
+        # Spread: the ratio of each pair run back to back, so drift in the machine's load shows.
+        ratios = sorted(b[key] / max(a[key], 1e-9) for a, b in zip(runs[0], runs[100], strict=True))
         print(f"{label}: {clean:.1f} ms without dead receivers, {with_dead:.1f} ms with 100 -> ratio "
-              f"{with_dead / clean:.2f} (target <= 1.5)")
+              f"{with_dead / max(clean, 1e-9):.2f} (target <= 1.5); per-pair ratios {[round(r, 2) for r in ratios]}")
         print(f"   runs (ms): without {[round(r[key], 1) for r in runs[0]]}, "
               f"with {[round(r[key], 1) for r in runs[100]]}")
 
@@ -269,9 +341,13 @@ if __name__ == "__main__":
     parser.add_argument("--repeats", type=int, default=7, help="fan-out repeats (median reported)")
     parser.add_argument("--rounds", type=int, default=10, help="API rounds per variant")
     parser.add_argument("--pairs", type=int, default=3, help="API runs per variant, alternating")
-    parser.add_argument("--sinks", type=int, default=None, help=argparse.SUPPRESS)  # the child process
+    parser.add_argument("--skip-fan-out", action="store_true", help="only the dead-receiver comparison")
+    parser.add_argument("--sinks", type=int, default=None, help=argparse.SUPPRESS)  # a receivers' process
+    parser.add_argument("--emulator", type=int, nargs="+", default=None, help=argparse.SUPPRESS)  # emulator's
     args = parser.parse_args()
     if args.sinks is not None:
         asyncio.run(serve_sinks(args.sinks))
+    elif args.emulator is not None:
+        asyncio.run(serve_emulator(args.emulator[0], args.emulator[1:]))
     else:
-        asyncio.run(main(args.repeats, args.rounds, args.pairs))
+        asyncio.run(main(args.repeats, args.rounds, args.pairs, not args.skip_fan_out))

@@ -160,3 +160,23 @@ async def set_presence(client: TestClient, user: str, availability: str, activit
     resp = await client.post(f"/v1.0/users/{user}/presence/setPresence", json={
         "sessionId": "app", "availability": availability, "activity": activity, "expirationDuration": "PT1H"})
     assert resp.status == 200
+
+
+class LoopTicks:
+    """Counts event-loop iterations from ``start()``: ``now`` is the current one (for slicing tests)."""
+
+    def __init__(self) -> None:
+        self.now = 0
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._count())
+
+    def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+
+    async def _count(self) -> None:
+        while True:
+            await asyncio.sleep(0)
+            self.now += 1

@@ -150,7 +150,13 @@ class Deliverer:
         self.endpoints: dict[str, Endpoint] = {}
         # Set by the subscription store: a notification whose subscription is gone is not sent.
         self.is_live: Callable[[str], bool] = lambda _subscription_id: True
+        # Set by the subscription store: items of a change still being built (drain waits for them too).
+        self.fan_out_pending: Callable[[], bool] = lambda: False
         self._closed = False
+        # POSTs in flight per scheme://host:port (the transport's connection cap), taken before a deadline
+        # starts: the ack deadline measures the receiver, not the emulator's own queue.
+        self._host_slots: dict[str, asyncio.Semaphore] = {}
+        self._pacer = _Pacer(settings.starts_per_tick)
 
     # -- queueing ----------------------------------------------------------------------------------------
 
@@ -224,12 +230,24 @@ class Deliverer:
         timeout = self.settings.ack_timeout if attempt == 1 else self.settings.retry_timeout
         return OutgoingBatch(url, payload, orjson.dumps(payload), {"Content-Type": JSON}, timeout, attempt, items)
 
+    def _host_slot(self, url: str) -> asyncio.Semaphore:
+        parts = urlsplit(url)
+        key = f"{parts.scheme}://{parts.netloc}"
+        slot = self._host_slots.get(key)
+        if slot is None:
+            slot = self._host_slots[key] = asyncio.Semaphore(self.settings.connections_per_host)
+        return slot
+
     async def _send(self, batch: OutgoingBatch) -> AttemptResult:
         if self.transport is None:
             return AttemptResult("error", error="no HTTP transport attached to the deliverer")
+        async with self._host_slot(batch.url):
+            return await self._post(self.transport, batch)
+
+    async def _post(self, transport: Transport, batch: OutgoingBatch) -> AttemptResult:
         started = time.perf_counter()
         try:
-            response = await self.transport.post(batch.url, batch.body, batch.headers, batch.timeout)
+            response = await transport.post(batch.url, batch.body, batch.headers, batch.timeout)
         except TransportError as exc:
             return AttemptResult(exc.kind, latency=time.perf_counter() - started, error=str(exc))
         latency = time.perf_counter() - started
@@ -239,6 +257,7 @@ class Deliverer:
 
     async def _attempt(self, endpoint: Endpoint, items: list[Pending]) -> None:
         at = min(self.clock.time(), items[0].due_at)
+        await self._pacer.turn()  # building (JSON, validation tokens) and starting the POST, a slice at a time
         batch = self._build(endpoint.url, items)
         send: Send = self._send
         for interceptor in reversed(self.interceptors):
@@ -358,9 +377,10 @@ class Deliverer:
         while True:
             await asyncio.sleep(0)  # let fan-outs scheduled with call_soon enqueue first
             tasks = [e.task for e in self.endpoints.values() if e.task is not None and not e.task.done()]
-            if not tasks:
+            if tasks:
+                await asyncio.wait(tasks)
+            elif not self.fan_out_pending():
                 return
-            await asyncio.wait(tasks)
 
     def stop(self) -> list[asyncio.Task[None]]:
         """Stop every worker now (after a reset the old tenant's deliveries stop with it)."""
@@ -374,6 +394,48 @@ class Deliverer:
         for task in self.stop():
             with contextlib.suppress(asyncio.CancelledError):
                 await task
+
+
+class _Pacer:
+    """Lets at most ``per_tick`` POSTs be built and started per event-loop iteration, the rest in order in the
+    next ones.
+
+    Building a POST (JSON, validation tokens) and starting it (headers, connection, write) is CPU the loop
+    spends without yielding; 1,000 URLs due at
+    once would otherwise start in one iteration and hold every API request (and every receiver's response)
+    up for its whole length. Between slices the loop polls its sockets."""
+
+    def __init__(self, per_tick: int) -> None:
+        self.per_tick = max(1, per_tick)
+        self.started = 0
+        self.waiters: deque[asyncio.Future[None]] = deque()
+        self.reset_pending = False
+
+    async def turn(self) -> None:
+        if self.started < self.per_tick and not self.waiters:
+            self.started += 1
+            self._schedule_reset()
+            return
+        waiter = asyncio.get_running_loop().create_future()
+        self.waiters.append(waiter)
+        self._schedule_reset()
+        await waiter
+
+    def _schedule_reset(self) -> None:
+        if not self.reset_pending:
+            self.reset_pending = True
+            asyncio.get_running_loop().call_soon(self._next_tick)
+
+    def _next_tick(self) -> None:
+        self.reset_pending = False
+        self.started = 0
+        while self.waiters and self.started < self.per_tick:
+            waiter = self.waiters.popleft()
+            if not waiter.done():  # a cancelled worker's turn is skipped
+                waiter.set_result(None)
+                self.started += 1
+        if self.started:
+            self._schedule_reset()
 
 
 def _validation_problem(response: TransportResponse, token: str) -> str | None:

@@ -42,6 +42,9 @@ class NotificationSettings:
     max_batch_items: int = 100
     # Concurrent connections to one host:port (one in flight per URL in any case).
     connections_per_host: int = 64
+    # POSTs started per event-loop iteration: a burst to many URLs goes out in slices, so API requests are
+    # served between them (deliveries never hold up an API request).
+    starts_per_tick: int = 16
     # Attempts kept in the delivery log (oldest dropped first).
     log_limit: int = 10_000
     # validationTokens' iat/nbf/exp: "real" (what a receiver's JWT library checks against) or "emulated".

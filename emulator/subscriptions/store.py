@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Callable
+from collections import deque
 from typing import Any
 
 from emulator.clock import Scheduler
@@ -31,6 +31,9 @@ from emulator.subscriptions.settings import NotificationSettings
 
 log = logging.getLogger(__name__)
 
+# Change items built (and encrypted) per event-loop iteration.
+FAN_OUT_SLICE = 100
+
 TLS_VERSIONS = ("v1_0", "v1_1", "v1_2", "v1_3")
 
 
@@ -43,6 +46,10 @@ class SubscriptionStore:
         self.deliverer = deliverer
         self.tenant_id = tenant_id
         self.settings = settings
+        # Changes' items still to build, in order, a slice per loop iteration (see _on_change).
+        self._fan_queue: deque[tuple[str, Subscription, dict[str, Any]]] = deque()
+        self._fan_scheduled = False
+        deliverer.fan_out_pending = lambda: bool(self._fan_queue)
         self.subscriptions: dict[str, Subscription] = {}
         self._watchers: dict[str, dict[str, Subscription]] = {}  # user id -> subscriptions watching them
         # The two conflict rules' keys: (application, resource) and (application, creator).
@@ -251,18 +258,31 @@ class SubscriptionStore:
         if not watchers:
             return
         # Who is told is decided now (a subscription may expire before the fan-out runs); building and
-        # encrypting the items runs just after, so the API request that made the change is not held up.
-        recipients = list(watchers.values())
+        # encrypting the items runs just after, so the API request that made the change is not held up, and
+        # FAN_OUT_SLICE items per loop iteration, so a change watched by thousands holds up no other request.
         snapshot = payloads.presence_snapshot(change.user)
-        fan_out: Callable[[], None] = lambda: self._fan_out(change.user.id, recipients, snapshot)  # noqa: E731
+        self._fan_queue.extend((change.user.id, subscription, snapshot) for subscription in watchers.values())
+        if self._fan_scheduled:
+            return
         try:
-            asyncio.get_running_loop().call_soon(fan_out)
-        except RuntimeError:
-            fan_out()
+            asyncio.get_running_loop().call_soon(self._fan_out)
+            self._fan_scheduled = True
+        except RuntimeError:  # no loop (a synchronous domain test): all at once
+            while self._fan_queue:
+                self._fan_out_slice()
 
-    def _fan_out(self, user_id: str, recipients: list[Subscription], snapshot: dict[str, Any]) -> None:
+    def _fan_out(self) -> None:
+        self._fan_out_slice()
+        if self._fan_queue:
+            asyncio.get_running_loop().call_soon(self._fan_out)
+        else:
+            self._fan_scheduled = False
+
+    def _fan_out_slice(self) -> None:
         enqueue = self.deliverer.enqueue
-        for subscription in recipients:
+        queue = self._fan_queue
+        for _ in range(min(FAN_OUT_SLICE, len(queue))):
+            user_id, subscription, snapshot = queue.popleft()
             try:
                 item, decrypted = payloads.change_item(subscription, user_id, snapshot, self.tenant_id)
             except Exception:  # one subscription's bad key must not cost the others their notification

@@ -13,7 +13,7 @@ from aiohttp.test_utils import TestClient
 from emulator.delivery.deliverer import AttemptResult, OutgoingBatch, Send
 from emulator.runtime import Runtime
 from emulator.subscriptions.settings import NotificationSettings
-from tests.webhooks import ALICE, APP, BOB, FAST, Receiver, manual_runtime, set_presence, subscribe
+from tests.webhooks import ALICE, APP, BOB, FAST, LoopTicks, Receiver, manual_runtime, set_presence, subscribe
 
 
 async def drain(runtime: Runtime) -> None:
@@ -254,3 +254,54 @@ async def test_reset_stops_deliveries_and_forgets_subscriptions(
     assert receiver.items() == []
     assert (await (await client.get("/v1.0/subscriptions")).json())["value"] == []
     assert APP
+
+
+async def test_the_ack_deadline_starts_when_the_post_leaves_not_while_it_waits_for_a_connection(
+        receiver: Receiver) -> None:
+    from emulator.delivery.deliverer import Outgoing
+    from emulator.delivery.transport import HttpTransport
+    from emulator.tenant import Tenant, TenantSettings
+    # One connection to the receiver's host, three URLs each answering in 0.3 s, a 0.5 s deadline: the third
+    # POST waits 0.6 s for the connection, yet each answer came within 0.3 s of its POST: all acknowledged.
+    settings = NotificationSettings(ack_timeout=0.5, retry_timeout=1.0, connections_per_host=1)
+    tenant = Tenant(TenantSettings(clock_mode="manual", start=0.0, notifications=settings))
+    tenant.delivery.transport = HttpTransport(1)
+    for n in range(3):
+        receiver.notification[f"/slow{n}"] = "slow:0.3"
+        tenant.delivery.enqueue(Outgoing(f"s{n}", receiver.url(f"/slow{n}"), {"subscriptionId": f"s{n}"},
+                                         kind="lifecycle"))
+    await asyncio.wait_for(tenant.delivery.drain(), 5)
+    records = tenant.delivery.log.query()
+    assert [r.status for r in records] == ["delivered"] * 3
+    assert all(0.25 < r.latency_ms / 1000 < 0.5 for r in records)
+    await tenant.delivery.transport.close()
+
+
+async def test_a_burst_starts_its_posts_a_slice_per_loop_iteration() -> None:
+    from emulator.delivery.deliverer import Outgoing, TransportResponse
+    from emulator.tenant import Tenant, TenantSettings
+    settings = NotificationSettings(starts_per_tick=4)
+    tenant = Tenant(TenantSettings(clock_mode="manual", start=0.0, notifications=settings))
+    ticks = LoopTicks()
+    started_at: list[int] = []
+
+    class Recording:
+        async def post(self, url: str, body: bytes, headers: Any, timeout: float) -> TransportResponse:
+            started_at.append(ticks.now)
+            return TransportResponse(202, "", "")
+
+        async def close(self) -> None:
+            pass
+
+    ticks.start()
+    tenant.delivery.transport = Recording()
+    for n in range(10):
+        tenant.delivery.enqueue(Outgoing(f"s{n}", f"http://127.0.0.1:9/u{n}", {"subscriptionId": f"s{n}"},
+                                         kind="lifecycle"))
+    await asyncio.wait_for(tenant.delivery.drain(), 5)
+    ticks.stop()
+    # In order, four per iteration at most: the loop polls its sockets (API requests) between slices.
+    assert len(started_at) == 10 and started_at == sorted(started_at)
+    assert max(started_at.count(t) for t in set(started_at)) == 4
+    assert len(set(started_at)) == 3
+    assert [r.status for r in tenant.delivery.log.query()] == ["delivered"] * 10

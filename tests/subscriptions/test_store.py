@@ -8,7 +8,7 @@ from emulator.presence.directory import UnknownUser
 from emulator.subscriptions.model import InvalidSubscription, parse_resource
 from emulator.subscriptions.store import SubscriptionStore
 from emulator.tenant import Tenant, TenantSettings
-from tests.webhooks import ALICE, BOB, START
+from tests.webhooks import ALICE, BOB, START, LoopTicks
 
 URL = "http://127.0.0.1:9/hook"
 
@@ -76,3 +76,27 @@ def test_lifecycle_to_every_watcher_of_a_user() -> None:
     assert first in {s.id for s in sent} and len(sent) == 2
     assert [i["lifecycleEvent"] for i in queued(tenant)] == ["subscriptionRemoved"] * 2
     assert tenant.subscriptions.subscriptions == {}
+
+
+async def test_a_change_watched_by_many_is_built_a_slice_per_loop_iteration() -> None:
+    import asyncio
+
+    from emulator.subscriptions.store import FAN_OUT_SLICE
+    tenant = Tenant(TenantSettings(clock_mode="manual", start=START))
+    store = tenant.subscriptions
+    count = 2 * FAN_OUT_SLICE + 50
+    ids = [store.add(store.draft(resource=f"communications/presences/{ALICE}", change_type="updated",
+                                 notification_url=f"{URL}/{n}", expiration=store.clock.time() + 3000,
+                                 application_id=f"app{n}", creator_id=f"app{n}")).id for n in range(count)]
+    ticks = LoopTicks()
+    built: list[tuple[int, str]] = []
+    tenant.delivery.enqueue = lambda outgoing: built.append((ticks.now, outgoing.subscription_id))  # type: ignore[method-assign]
+
+    ticks.start()
+    tenant.presence.set_session(ALICE, "s", "Busy", "InACall", expires_in=3600)
+    assert built == []  # the API request that made the change is answered first
+    await asyncio.wait_for(tenant.delivery.drain(), 5)  # drain waits for the whole fan-out
+    ticks.stop()
+    assert [sub for _, sub in built] == ids  # every watcher, in order
+    per_tick = [t for t, _ in built]
+    assert len(set(per_tick)) == 3 and max(per_tick.count(t) for t in set(per_tick)) == FAN_OUT_SLICE
