@@ -11,7 +11,6 @@ from emulator.control import users as control_users
 from emulator.dashboard import routes as dashboard_routes
 from emulator.delivery.attach import TransportAttachment
 from emulator.graph import batch_routes, presence_routes, subscription_routes
-from emulator.graph.access import authenticate
 from emulator.graph.pipeline import graph_pipeline
 from emulator.openapi import document as openapi_document
 from emulator.runtime import RUNTIME, Runtime
@@ -22,7 +21,7 @@ MAX_BODY_BYTES = 4 * 1024 * 1024
 
 def create_app(runtime: Runtime | None = None, *, settings: TenantSettings | None = None) -> web.Application:
     runtime = runtime or Runtime(settings)
-    app = web.Application(middlewares=[graph_pipeline, authenticate], client_max_size=MAX_BODY_BYTES)
+    app = web.Application(middlewares=[graph_pipeline], client_max_size=MAX_BODY_BYTES)
     app[RUNTIME] = runtime
     presence_routes.add_routes(app)
     batch_routes.add_routes(app)

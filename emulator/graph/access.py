@@ -10,8 +10,9 @@
   ``emulator/tokens.py``), not expired on the emulated clock, for Graph's audience and this tenant (401
   otherwise), with a scope or role the endpoint's row in ``permissions.py`` grants (403 otherwise).
 
-The check is one middleware (``authenticate``) that looks the matched route up in the permission table, so
-a route is covered by its table row, and each request inside ``$batch`` is checked as it passes through.
+The check is ``admit``, which the one pipeline middleware (pipeline.py) calls before the handler, so a
+request pays for no second middleware; it looks the matched route up in the permission table, so a route is
+covered by its table row, and each request inside ``$batch`` is checked as it passes through the pipeline.
 """
 
 from __future__ import annotations
@@ -24,13 +25,13 @@ from aiohttp.web_urldispatcher import AbstractRoute
 from emulator.graph import errors
 from emulator.graph.auth import ANONYMOUS, CALLER, Caller, bearer_token, caller_from_authorization
 from emulator.graph.permissions import Permission, permission_for
-from emulator.graph.pipeline import GRAPH_PREFIXES, Handler
 from emulator.presence.directory import PresenceError
 from emulator.runtime import RUNTIME
-from emulator.tenant import AuthMode
+from emulator.tenant import AuthMode, Tenant
 from emulator.tokens import TokenRejected
 
 AUTH_MODES: tuple[AuthMode, ...] = get_args(AuthMode)
+GRAPH_PREFIXES = ("/v1.0/", "/beta/")
 
 
 def _strict_caller(request: web.Request) -> Caller:
@@ -88,16 +89,17 @@ def _permission(route: AbstractRoute) -> Permission | None:
     return _by_route[route]
 
 
-@web.middleware
-async def authenticate(request: web.Request, handler: Handler) -> web.StreamResponse:
-    mode = request.app[RUNTIME].tenant.settings.auth
-    if not request.path.startswith(GRAPH_PREFIXES):
-        return await handler(request)
+def admit(request: web.Request, tenant: Tenant, path: str) -> None:
+    """Establish the caller of a request to ``path`` under the tenant's auth mode; raise the 401/403 Graph
+    answers when it may not proceed. The control plane and other non-Graph paths are never checked."""
+    if not path.startswith(GRAPH_PREFIXES):
+        return
+    mode = tenant.settings.auth
     if mode == "off":
         # Set here too, though nothing is checked: a handler's look-up of an absent request key raises and
         # catches a KeyError inside aiohttp, which cost a presence read more than decoding the token here.
         request[CALLER] = caller_from_authorization(request.headers.get("Authorization"))
-        return await handler(request)
+        return
     if mode == "decode":
         header = request.headers.get("Authorization")
         who = caller_from_authorization(header)
@@ -105,10 +107,9 @@ async def authenticate(request: web.Request, handler: Handler) -> web.StreamResp
             raise errors.invalid_token("Access token validation failure: the Authorization header is not "
                                        "a readable bearer JWT.")
         request[CALLER] = who
-        return await handler(request)
+        return
     who = _strict_caller(request)
     request[CALLER] = who
     permission = _permission(request.match_info.route)
     if permission is not None:
         authorize(request, permission, who)
-    return await handler(request)

@@ -77,7 +77,8 @@ def caller_from_claims(claims: dict[str, object]) -> Caller:
 
 
 def caller(request: web.Request) -> Caller:
-    """The caller of ``request``: as the auth middleware established it, else decoded from the header."""
+    """The caller of ``request``: as the pipeline's auth check (``access.admit``) established it, else
+    decoded from the header."""
     known: Caller | None = request.get(CALLER)
     if known is not None:
         return known

@@ -1,4 +1,5 @@
-"""The request pipeline every route shares: request ids, the emulated ``Date``, and Graph error bodies.
+"""The request pipeline every route shares: request ids, the emulated ``Date``, the gate, auth
+(``access.admit``), Graph error bodies and the journal.
 
 One middleware, so the hot read path pays for one extra call, not a stack of them.
 """
@@ -17,6 +18,7 @@ from multidict import CIMultiDict, istr
 
 from emulator.graph import errors
 from emulator.graph import screening as screens
+from emulator.graph.access import GRAPH_PREFIXES, admit
 from emulator.graph.errors import GraphError
 from emulator.presence.directory import MalformedUserId, PresenceError, SessionNotFound, UnknownUser
 from emulator.runtime import RUNTIME
@@ -24,7 +26,6 @@ from emulator.runtime import RUNTIME
 log = logging.getLogger(__name__)
 
 JSON = "application/json; charset=utf-8"
-GRAPH_PREFIXES = ("/v1.0/", "/beta/")
 # Copied by every Response (aiohttp copies the headers it is given); a CIMultiDict copies faster than a dict.
 _JSON_HEADERS = CIMultiDict({hdrs.CONTENT_TYPE: JSON})
 # Header names as istr, which CIMultiDict looks up without folding their case on every request.
@@ -99,17 +100,19 @@ async def graph_pipeline(request: web.Request, handler: Handler) -> web.StreamRe
         tenant.scheduler.run_due()
     started = time.perf_counter()
     gate = tenant.gate
+    path = request.path
     screening = None
     dropped = False
     try:
         # Throttling and faults (emulator/traffic/gate.py): one attribute test when none is configured.
-        if gate.active and not request.path.startswith(screens.CONTROL_PREFIX):
-            screening = gate.screen(request.method, request.path, screens.app_id_of(request),
-                                    throttled=not screens.is_batch(request.path), now=now)
+        if gate.active and not path.startswith(screens.CONTROL_PREFIX):
+            screening = gate.screen(request.method, path, screens.app_id_of(request),
+                                    throttled=not screens.is_batch(path), now=now)
             if screening is not None:
                 injected = await screens.apply(screening, gate.throttle.settings.code)
                 if injected is not None:
                     raise injected
+        admit(request, tenant, path)
         response = await handler(request)
     except screens.ConnectionDropped:
         dropped = True
@@ -131,7 +134,7 @@ async def graph_pipeline(request: web.Request, handler: Handler) -> web.StreamRe
     if hdrs.DATE not in headers:
         headers[hdrs.DATE] = http_date(now)
     journal = tenant.journal
-    if journal.enabled and (not request.path.startswith(screens.CONTROL_PREFIX)
+    if journal.enabled and (not path.startswith(screens.CONTROL_PREFIX)
                             or (journal.record_control_plane and request.method not in ("GET", "HEAD"))):
         body = await screens.request_body(request) if request.body_exists else None
         screens.record(journal, request, response, body, at=now, started=started, screening=screening,
