@@ -70,7 +70,8 @@ def record(journal: Journal, request: web.Request, response: web.StreamResponse,
     """Append one request and its response to the journal: references only, in one tuple (journal.py)."""
     latency = time.perf_counter() - started
     path = request.path
-    if not dropped and is_batch(path):  # a request inside it dropped the connection: nothing was sent
+    # A request inside a $batch (is_batch, inlined) may have dropped the connection: nothing was sent.
+    if not dropped and path.endswith("/$batch"):
         transport = request.transport
         dropped = transport is None or transport.is_closing()
     limit = journal.max_body
@@ -90,7 +91,7 @@ def record(journal: Journal, request: web.Request, response: web.StreamResponse,
                 response_body = response_body[:limit]
     journal.record(
         at, time.time() - latency, request.method, path, request.raw_path, request.version, request.scheme,
-        b"\n".join(map(b": ".join, request.raw_headers)), body, size,
+        request.raw_headers, body, size,
         0 if dropped else response.status, tuple(response.headers.items()), response_body, response_size,
         latency, screening, dropped,
     )

@@ -48,7 +48,9 @@ DEFAULT_JOURNAL = JournalSettings()
 
 # Headers are kept as bytes and tuples of strings: no mapping for the garbage collector to track, and as few
 # objects as can be, since every object a full ring keeps alive makes the allocator's work colder.
-RawHeaders = bytes  # the request's headers as parsed, "Name: value" lines: one object, not a dozen
+# The request's headers as aiohttp parsed them (``request.raw_headers``): kept by reference, so recording
+# allocates nothing for them; decoded only when the journal is read.
+RawHeaders = tuple[tuple[bytes, bytes], ...]
 ResponseHeaders = tuple[tuple[str, str], ...]
 
 
@@ -88,9 +90,8 @@ class JournalEntry:
         self.query = target.partition("?")[2]  # as sent (percent-encoded): reading request.query_string costs
         self.version = version if isinstance(version, str) else f"HTTP/{version[0]}.{version[1]}"
         self.request_headers = HeaderList(
-            (name, value) for name, _, value in (
-                line.partition(": ") for line in raw_request_headers.decode("utf-8", "surrogateescape").split("\n"))
-            if name)
+            (name.decode("utf-8", "surrogateescape"), value.decode("utf-8", "surrogateescape"))
+            for name, value in raw_request_headers if name)
         self.response_headers = HeaderList(response_headers)
         if not self.dropped and self.response_headers.get("Content-Length") is None:
             self.response_headers.append(("Content-Length", str(self.response_size)))
