@@ -97,7 +97,7 @@ def fault_interceptor(tenant: Tenant) -> Interceptor:
         if out_of_order and batch.url not in held:
             now = tenant.clock.time()
             entry = held[batch.url] = _Held(batch, send, now)
-            entry.timer = tenant.scheduler.call_later(hold_for, expire, "delivery fault hold", batch.url, entry)
+            entry.timer = tenant.scheduler.call_later(hold_for, expire, "outOfOrder hold for {0}", batch.url, entry)
             until = format_graph_datetime(now + hold_for)
             return AttemptResult("held", extra={
                 "releaseCondition": f"after the next POST to this URL, or at {until} if none comes",
