@@ -12,7 +12,8 @@ on its first attempt only (a rule counts notifications, not retries), and applie
   swapped order; if no other POST comes to the URL within ``holdFor`` (default PT1M, emulated: an entry on the
   scheduler), it goes out then, on its own. Once sent, its real outcome is logged as a record of its own (and
   a failure is retried like any POST), and the ``held`` record turns ``released``. One POST per URL is held
-  at a time: while one waits, another ``outOfOrder`` POST to that URL goes out as usual and releases it.
+  at a time: while one waits, another ``outOfOrder`` POST to that URL goes out as usual and releases it. A
+  POST released by its hold's end is sent beside the URL's worker, whose next POST waits for it to finish.
 """
 
 from __future__ import annotations
@@ -43,6 +44,9 @@ class _Held:
 def fault_interceptor(tenant: Tenant) -> Interceptor:
     """An interceptor for ``tenant.delivery.interceptors`` that carries out its delivery fault rules."""
     held: dict[str, _Held] = {}  # url -> the POST waiting for the next one to that URL
+    # url -> an expired hold's POST in flight outside the URL's worker: the worker's next POST waits for it,
+    # so the URL still has one POST in flight at a time.
+    releasing: dict[str, asyncio.Future[None]] = {}
 
     async def release(entry: _Held, reason: str) -> Callable[[], None]:
         """Send the held POST; what it returns records the outcome (the caller says when: the log keeps the
@@ -61,7 +65,13 @@ def fault_interceptor(tenant: Tenant) -> Interceptor:
         return record
 
     async def expire_later(entry: _Held) -> None:
-        (await release(entry, "holdExpired"))()
+        url = entry.batch.url
+        done = releasing[url] = asyncio.get_running_loop().create_future()
+        try:
+            (await release(entry, "holdExpired"))()
+        finally:
+            del releasing[url]
+            done.set_result(None)
 
     def expire(url: str, entry: _Held) -> None:
         if held.get(url) is entry:
@@ -94,6 +104,9 @@ def fault_interceptor(tenant: Tenant) -> Interceptor:
                     due.set_result(None)
             tenant.scheduler.call_later(delay, wake, "delivery fault delay")
             await due
+        busy = releasing.get(batch.url)
+        if busy is not None:
+            await busy
         if out_of_order and batch.url not in held:
             now = tenant.clock.time()
             entry = held[batch.url] = _Held(batch, send, now)

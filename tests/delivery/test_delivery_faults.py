@@ -115,6 +115,35 @@ async def test_a_held_notification_goes_out_when_its_hold_expires(client: TestCl
     assert sent["dateTime"] == format_graph_datetime(START + 120)
 
 
+async def test_a_post_released_by_its_hold_end_is_the_urls_only_post_in_flight(
+        client: TestClient, runtime: Runtime, receiver: Receiver) -> None:
+    await add_rule(client, {"resource": f"communications/presences/{ALICE}", "outOfOrder": True,
+                            "holdFor": "PT30S", "times": 1})
+    await subscribe(client, runtime, receiver.url(), user=ALICE)
+    await subscribe(client, runtime, receiver.url(), user=BOB, appid="22222222-2222-4222-8222-222222222222")
+    in_flight, most = 0, 0
+    behave = receiver._behave
+
+    async def counting(mode: str) -> Any:
+        nonlocal in_flight, most
+        in_flight += 1
+        most = max(most, in_flight)
+        try:
+            await asyncio.sleep(0.2)  # real time: the receiver is slow, so the two POSTs would overlap
+            return await behave(mode)
+        finally:
+            in_flight -= 1
+    receiver._behave = counting  # type: ignore[method-assign]
+    await set_presence(client, ALICE, "Busy", "InACall")
+    await drain(runtime)
+    await client.post("/_emulator/clock/advance", data="PT30S")  # the hold ends: ALICE's POST goes out
+    await asyncio.sleep(0.05)
+    await set_presence(client, BOB, "Away", "Away")  # while it is in flight
+    items = await receiver.wait_items(2)
+    assert [item["resource"].rsplit("/", 1)[-1] for item in items] == [ALICE, BOB]
+    assert most == 1
+
+
 async def test_a_released_notification_that_fails_is_retried_like_any_other(client: TestClient, runtime: Runtime,
                                                                             receiver: Receiver) -> None:
     await add_rule(client, {"changeType": "updated", "outOfOrder": True, "holdFor": "PT30S", "times": 1})
