@@ -10,7 +10,10 @@ on the scheduler. Nothing here imports aiohttp: the HTTP client is a ``Transport
 Extension point for delivery faults: ``Deliverer.interceptors``, a list of ``Interceptor``s, each called per
 outgoing POST as ``await interceptor(batch, send)``. It may call ``send`` zero, one or several times (drop,
 pass, duplicate), later (delay), or hold a batch and send it after the next one (reorder); the
-``AttemptResult`` it returns is what the deliverer records and acts on. The default list is empty.
+``AttemptResult`` it returns is what the deliverer records and acts on. An outcome of ``held`` is recorded as
+such and neither retried nor sampled: the interceptor owns the batch, sends it later and reports what came of
+it with ``Deliverer.settle`` (logged, and retried on failure like any POST); ``Deliverer.background`` runs
+such a late send as a task that ``drain`` waits for and ``stop`` cancels. The default list is empty.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import logging
 import time
 import uuid
 from collections import deque
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 from urllib.parse import quote, urlsplit, urlunsplit
@@ -105,11 +108,12 @@ class OutgoingBatch:
 
 @dataclass(frozen=True)
 class AttemptResult:
-    # delivered | failed (non-2xx) | timedOut | refused | error
+    # delivered | failed (non-2xx) | timedOut | refused | error | held (an interceptor keeps it for later)
     outcome: str
     http_status: int | None = None
     latency: float = 0.0
     error: str | None = None
+    extra: Mapping[str, Any] = field(default_factory=dict)  # added to the delivery log's record
 
     @property
     def ok(self) -> bool:
@@ -157,6 +161,7 @@ class Deliverer:
         # starts: the ack deadline measures the receiver, not the emulator's own queue.
         self._host_slots: dict[str, asyncio.Semaphore] = {}
         self._pacer = _Pacer(settings.starts_per_tick)
+        self._background: set[asyncio.Task[None]] = set()  # interceptors' late sends (Deliverer.background)
 
     # -- queueing ----------------------------------------------------------------------------------------
 
@@ -269,10 +274,36 @@ class Deliverer:
             result = AttemptResult("error", error=f"interceptor raised {type(exc).__name__}: {exc}")
         if result.ok and result.latency > batch.timeout:  # an interceptor's delay: too late is a failure
             result = replace(result, outcome="timedOut", error=f"answered after {result.latency:.3f} s")
-        self._sample(endpoint, at, result, batch.timeout)
+        if result.outcome != "held":
+            self._sample(endpoint, at, result, batch.timeout)
+        self._record(endpoint, batch, items, at, result)
+
+    def settle(self, batch: OutgoingBatch, result: AttemptResult) -> None:
+        """Record a POST an interceptor held and sent later: logged at the emulated now, retried on failure."""
+        self._record(self._endpoint(batch.url), batch, batch.items, self.clock.time(), result)
+
+    def background(self, work: Coroutine[Any, Any, None], label: str) -> None:
+        """Run an interceptor's late send as a task: ``drain`` waits for it, ``stop`` cancels it."""
+        async def run() -> None:
+            try:
+                await work
+            except Exception:
+                log.exception("delivery interceptor's %s failed", label)
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # no loop (a synchronous domain test advancing the clock): nothing can be sent
+            work.close()
+            log.warning("no event loop for the delivery interceptor's %s", label)
+            return
+        task = loop.create_task(run(), name=label)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    def _record(self, endpoint: Endpoint, batch: OutgoingBatch, items: list[Pending], at: float,
+                result: AttemptResult) -> None:
         next_at: float | None = None
         status = result.outcome
-        if not result.ok:
+        if not result.ok and status != "held":
             next_at = self._schedule_retry(endpoint, items, at)
             if next_at is None:
                 status = "discarded"
@@ -282,7 +313,7 @@ class Deliverer:
             http_status=result.http_status, latency_ms=result.latency * 1000.0, next_retry_at=next_at,
             error=result.error if status != "discarded" else f"{result.error}; retries exhausted after "
             f"{self.settings.retry_window_seconds / 3600:g} h, notification discarded",
-            extra={"outcome": result.outcome})
+            extra={"outcome": result.outcome, **result.extra})
 
     def _schedule_retry(self, endpoint: Endpoint, items: list[Pending], at: float) -> float | None:
         attempt = items[0].attempt
@@ -377,6 +408,7 @@ class Deliverer:
         while True:
             await asyncio.sleep(0)  # let fan-outs scheduled with call_soon enqueue first
             tasks = [e.task for e in self.endpoints.values() if e.task is not None and not e.task.done()]
+            tasks += [task for task in self._background if not task.done()]
             if tasks:
                 await asyncio.wait(tasks)
             elif not self.fan_out_pending():
@@ -386,6 +418,7 @@ class Deliverer:
         """Stop every worker now (after a reset the old tenant's deliveries stop with it)."""
         self._closed = True
         tasks = [e.task for e in self.endpoints.values() if e.task is not None and not e.task.done()]
+        tasks += [task for task in self._background if not task.done()]
         for task in tasks:
             task.cancel()
         return tasks

@@ -18,7 +18,9 @@ class DeliveryRecord:
     subscription_ids: list[str]
     attempt: int
     at: float
-    status: str  # delivered, failed, timedOut, refused, error, invalidResponse, delayed, dropped, discarded
+    # delivered, failed, timedOut, refused, error, invalidResponse, delayed, dropped, discarded; held (a delivery
+    # fault keeps the POST back), released (that held POST went out later: its outcome is a record of its own)
+    status: str
     payload: Any
     decrypted: list[Any] | None = None
     http_status: int | None = None

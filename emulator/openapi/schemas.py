@@ -315,6 +315,12 @@ class DeliveryRecord(Strict):
     payload: Any = Field(description="The body as sent (encrypted content stays encrypted).")
     decrypted: list[Any] | None = Field(description="Each item's decrypted content, beside the payload.")
     outcome: str | None = None
+    releaseCondition: str | None = Field(default=None, description="A held POST (outOfOrder): when it goes out.")
+    holdUntil: str | None = Field(default=None, description="A held POST: when it goes out at the latest.")
+    releasedDateTime: str | None = Field(default=None, description="A held POST, once released: when.")
+    releasedBy: Literal["nextPost", "holdExpired"] | None = Field(
+        default=None, description="A released POST's own record: what let it go.")
+    heldSince: str | None = Field(default=None, description="A released POST's own record: when it was held.")
 
 
 class DeliveryLog(Strict):

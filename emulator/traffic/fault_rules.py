@@ -21,6 +21,7 @@ from pydantic.alias_generators import to_camel
 
 METHODS = frozenset({"GET", "POST", "PATCH", "PUT", "DELETE", "HEAD", "OPTIONS"})
 MAX_LATENCY = 120.0  # real seconds: longer would outlast every client's timeout and only hang a test run
+DEFAULT_HOLD_FOR = 60.0  # emulated seconds an out-of-order POST waits for the URL's next one (holdFor: PT1M)
 _RULE_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 
 
@@ -153,7 +154,10 @@ class DeliveryFault(_Rule):
     duplicate: int = Field(default=0, ge=0, le=10, description="Extra copies to send.")
     delay: timedelta | None = Field(default=None, description="Emulated time to hold the notification back.")
     out_of_order: bool = Field(default=False,
-                               description="Hold it until the subscription's next notification has gone.")
+                               description="Hold it until the URL's next POST has gone, or 'holdFor' has passed.")
+    hold_for: timedelta | None = Field(
+        default=None, description="With 'outOfOrder': the longest emulated time to hold it when no other POST "
+                                  "comes to the URL (default PT1M).")
 
     @field_validator("resource", "notification_url")
     @classmethod
@@ -162,17 +166,19 @@ class DeliveryFault(_Rule):
             path_regex(value)
         return value
 
-    @field_validator("delay")
+    @field_validator("delay", "hold_for")
     @classmethod
     def _delay(cls, value: timedelta | None) -> timedelta | None:
         if value is not None and value <= timedelta(0):
-            raise ValueError("a delay must be longer than zero")
+            raise ValueError("a duration here must be longer than zero")
         return value
 
     @model_validator(mode="after")
     def _effect(self) -> DeliveryFault:
         if not self.duplicate and self.delay is None and not self.out_of_order:
             raise ValueError("a delivery fault needs an effect: 'duplicate', 'delay' or 'outOfOrder': true")
+        if self.hold_for is not None and not self.out_of_order:
+            raise ValueError("'holdFor' bounds an 'outOfOrder' hold: give 'outOfOrder': true too")
         return self
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from emulator.clock import format_graph_datetime
-from emulator.traffic.fault_rules import DeliveryFault, RequestFault, path_regex
+from emulator.traffic.fault_rules import DEFAULT_HOLD_FOR, DeliveryFault, RequestFault, path_regex
 
 _CACHE_LIMIT = 4096
 
@@ -76,7 +76,8 @@ class DeliveryVerdict:
     rule_id: str
     duplicate: int  # extra copies to send after the first
     delay: float  # emulated seconds to hold it back (on the scheduler)
-    out_of_order: bool  # hold it until the subscription's next notification has gone out
+    out_of_order: bool  # hold it until the URL's next POST has gone out, or ``hold_for`` has passed
+    hold_for: float = DEFAULT_HOLD_FOR  # emulated seconds an out-of-order POST waits at most
 
 
 class FaultBook:
@@ -213,6 +214,7 @@ class FaultBook:
                     duplicate=rule.duplicate,
                     delay=rule.delay.total_seconds() if rule.delay is not None else 0.0,
                     out_of_order=rule.out_of_order,
+                    hold_for=rule.hold_for.total_seconds() if rule.hold_for is not None else DEFAULT_HOLD_FOR,
                 )
         return None
 

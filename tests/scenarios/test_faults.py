@@ -117,7 +117,7 @@ def test_each_bad_rule_is_located_with_its_field_path() -> None:
         "latency, drop)",
         f"{at('method', 4)}: faults[2].method: unknown field 'method' (expected one of id, description, window, "
         "nth, times, probability, seed, target, subscriptionId, resource, notificationUrl, changeType, "
-        "duplicate, delay, outOfOrder)",
+        "duplicate, delay, outOfOrder, holdFor)",
         f"{at('nope', 5)}: faults[3].target: 'target' must be 'request' (the default) or 'delivery'",
         f"{at('soon', 6)}: faults[4].window.start: it fits none of: Input should be a valid datetime or date, "
         "input is too short; Input should be a valid timedelta, invalid digit in duration (found 'soon')",

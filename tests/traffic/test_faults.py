@@ -158,6 +158,8 @@ def test_many_rules_still_find_the_one_that_matches_and_cache_both_answers() -> 
     ({"target": "delivery"}, "needs an effect"),
     ({"target": "delivery", "status": 500, "duplicate": 1}, "Extra inputs"),
     ({"target": "delivery", "delay": "PT0S"}, "longer than zero"),
+    ({"target": "delivery", "outOfOrder": True, "holdFor": "PT0S"}, "longer than zero"),
+    ({"target": "delivery", "duplicate": 1, "holdFor": "PT1M"}, "'holdFor' bounds an 'outOfOrder' hold"),
 ])
 def test_invalid_rules_say_what_is_wrong(body: dict[str, object], message: str) -> None:
     with pytest.raises(ValidationError, match=message):
