@@ -19,14 +19,11 @@ from emulator.app import create_app
 from emulator.in_flight import InFlight
 from emulator.log_format import AccessLogger
 from emulator.runtime import Runtime
-from emulator.scenarios import (
-    Scenario,
-    ScenarioError,
-    default_scenario,
-    json_schema,
-    load_scenarios,
-    use_scenario,
-)
+from emulator.scenarios.cache import load_cached
+from emulator.scenarios.errors import ScenarioError
+from emulator.scenarios.install import use_scenario
+from emulator.scenarios.sources import default_source, read_source
+from emulator.scenarios.timeline import Scenario
 from emulator.tenant import TenantSettings
 from emulator.tls import TLSFiles
 from emulator.traffic.journal import DEFAULT_CAPACITY, JournalSettings
@@ -160,8 +157,9 @@ def banner(base: str, runtime: Runtime, tls_files: TLSFiles | None = None) -> st
 
 
 def load_scenario_or_exit(files: Sequence[str] | None) -> Scenario:
+    """The scenario to serve, validated (or as validated before: emulator/scenarios/cache.py)."""
     try:
-        return load_scenarios(files) if files else default_scenario()
+        return load_cached([read_source(name) for name in files] if files else [default_source()])
     except ScenarioError as exc:
         raise SystemExit(f"{exc}\nThe scenario is not valid: nothing was served.") from None
 
@@ -175,6 +173,8 @@ def scenario_text(runtime: Runtime) -> str:
 
 def validate(files: Sequence[str], *, merge: bool = False) -> int:
     """Check each file as a scenario of its own, or (``merge``) all of them as one; 0 when valid, else 1."""
+    from emulator.scenarios.loader import load_scenarios
+
     failed = False
     for group in ([list(files)] if merge else [[name] for name in files]):
         try:
@@ -245,6 +245,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "validate":
         return validate(args.files, merge=args.merge)
     if args.command == "schema":
+        from emulator.scenarios.model import json_schema
+
         print(json.dumps(json_schema(), indent=2))
         return 0
     return 2

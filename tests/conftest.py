@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from aiohttp.test_utils import TestClient
 
@@ -12,6 +14,15 @@ from emulator.tenant import Tenant, TenantSettings
 pytest_plugins = ["pytester"]
 
 START = 1_790_000_000.0  # 2026-09-21T14:13:20Z: a fixed emulated start, so every run sees the same times
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _session_user_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """A user cache folder of the session's own (``serve`` keeps compiled scenarios in it; subprocesses
+    inherit it), so that no test reads what an earlier run left in the real one, or writes to it."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.mktemp("user-cache")))
+        yield
 
 
 @pytest.fixture

@@ -8,8 +8,8 @@ from aiohttp import web
 from emulator.graph import errors
 from emulator.graph.pipeline import json_response
 from emulator.runtime import RUNTIME
-from emulator.scenarios import ScenarioError, parse_scenario, use_scenario
-from emulator.scenarios.install import current_hook
+from emulator.scenarios.errors import ScenarioError
+from emulator.scenarios.install import current_hook, use_scenario
 
 PREFIX = "/_emulator"
 DEFAULT_LIMIT = 100
@@ -38,6 +38,8 @@ async def load_scenario(request: web.Request) -> web.Response:
         text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise errors.invalid_scenario(["request:1:1: the body is not UTF-8 text"]) from None
+    from emulator.scenarios.loader import parse_scenario  # PyYAML and the models: not needed to start serving
+
     try:
         scenario = parse_scenario(text, query.get("name", "request"))
     except ScenarioError as exc:

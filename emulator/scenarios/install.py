@@ -4,10 +4,9 @@ flags), a fresh tenant, and the scenario played on it now and after every reset.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from importlib import resources
 from typing import TYPE_CHECKING
 
-from emulator.scenarios.loader import parse_scenario
+from emulator.scenarios.sources import default_source
 from emulator.scenarios.timeline import Scenario
 
 if TYPE_CHECKING:
@@ -15,13 +14,12 @@ if TYPE_CHECKING:
     from emulator.runtime import Runtime
     from emulator.tenant import Tenant, TenantSettings
 
-DEFAULT_SOURCE = "scenarios/default.yaml"
-
 
 def default_scenario() -> Scenario:
     """The small office day that ``serve`` plays when given no ``--scenario`` (shipped in the package)."""
-    text = resources.files("emulator.scenarios").joinpath("default.yaml").read_text(encoding="utf-8")
-    return parse_scenario(text, DEFAULT_SOURCE)
+    from emulator.scenarios.loader import load_sources  # PyYAML and pydantic: only when a scenario is read
+
+    return load_sources([default_source()])
 
 
 @dataclass(frozen=True)

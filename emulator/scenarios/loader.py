@@ -22,7 +22,9 @@ from emulator.graph.requests import resolve_date_time_zone
 from emulator.presence import states
 from emulator.presence.directory import StatusExpiry
 from emulator.scenarios import model
+from emulator.scenarios.errors import ScenarioError
 from emulator.scenarios.model import MAX_OCCURRENCES, MAX_USERS, ScenarioDocument, parse_duration, parse_time_point
+from emulator.scenarios.sources import ScenarioSource, read_source
 from emulator.scenarios.timeline import (
     Action,
     ClearPreferred,
@@ -51,14 +53,6 @@ class _Loader(_Base):  # type: ignore[valid-type,misc]
     }
 
 Path_ = tuple[str | int, ...]
-
-
-class ScenarioError(Exception):
-    """One or more problems in scenario files; ``str()`` gives them one per line, each with file:line:col."""
-
-    def __init__(self, problems: Sequence[str]) -> None:
-        self.problems = list(problems)
-        super().__init__("\n".join(self.problems))
 
 
 def format_path(path: Path_) -> str:
@@ -545,17 +539,16 @@ def parse_scenario(text: str, source: str) -> Scenario:
 
 def load_scenarios(paths: Sequence[str | Path]) -> Scenario:
     """Read, validate and merge scenario files; every problem in every file is in the ``ScenarioError``."""
+    return load_sources([read_source(path) for path in paths])
+
+
+def load_sources(sources: Sequence[ScenarioSource]) -> Scenario:
+    """Validate and merge files already read (``load_scenarios`` once the files are read)."""
     files: list[ScenarioFile] = []
     problems: list[str] = []
-    for path in paths:
-        source = str(path)
+    for source in sources:
         try:
-            text = Path(path).read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            problems.append(f"{source}:1:1: cannot read the file: {exc}")
-            continue
-        try:
-            files.append(parse_file(text, source))
+            files.append(parse_file(source.text(), source.name))
         except ScenarioError as exc:
             problems.extend(exc.problems)
     if problems:

@@ -43,7 +43,7 @@ class JournalSettings(BaseModel):
     record_control_plane: bool = False
 
 
-DEFAULT_JOURNAL = JournalSettings()
+DEFAULT_JOURNAL = JournalSettings.model_construct()  # not validated: that would build the model at every start
 
 
 # Headers are kept as bytes and tuples of strings: no mapping for the garbage collector to track, and as few

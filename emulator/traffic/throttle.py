@@ -72,7 +72,8 @@ class ThrottleSettings(BaseModel):
         }
 
 
-OFF = ThrottleSettings(enabled=False)
+# Built without validating: validation would build the model now, at every start, for a value known good.
+OFF = ThrottleSettings.model_construct(enabled=False)
 
 
 def parse_throttle_flag(text: str) -> ThrottleSettings:
