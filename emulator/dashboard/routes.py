@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from importlib import resources
 
 from aiohttp import web
 
@@ -26,6 +25,8 @@ KEEPALIVE_SECONDS = 15.0
 
 
 def _asset(name: str) -> bytes:
+    from importlib import resources  # on the first page request: its imports cost serve's start 2-3 ms
+
     return resources.files("emulator.dashboard").joinpath("static", name).read_bytes()
 
 

@@ -14,7 +14,6 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import orjson
 from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
-from tzlocal.windows_tz import win_tz
 
 from emulator.graph import errors
 from emulator.presence import states
@@ -53,6 +52,8 @@ def _parse_iso_duration_text(value: str) -> float:
 @functools.cache
 def _zone_names() -> dict[str, str]:
     """Every accepted zone name, lower-cased, to the IANA name it means (Windows names map through tzlocal)."""
+    from tzlocal.windows_tz import win_tz  # at the first zone asked for, not at every start
+
     names = {name.lower(): name for name in zoneinfo.available_timezones()}
     names.update({windows.lower(): iana for windows, iana in win_tz.items()})
     return names
