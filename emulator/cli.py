@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import gc
 import json
 import logging
 import signal
@@ -213,7 +212,6 @@ async def serve(args: argparse.Namespace) -> None:
         text = text.replace("\n", f"\n  (listening on all interfaces, {args.host}:{port})\n", 1)
     print(text, flush=True)
     log.info("listening on %s", base)
-    gc.enable()  # python -m emulator turns the collector off for the start (emulator/__main__.py)
 
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
