@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError
 from yarl import URL
 
 from emulator.graph import errors
-from emulator.graph.pipeline import read_json_body
+from emulator.graph.pipeline import Routes, read_json_body
 from emulator.graph.requests import describe_validation_error
 from emulator.runtime import RUNTIME
 
@@ -235,6 +235,6 @@ def _batch(version: str) -> Callable[[web.Request], Awaitable[web.Response]]:
     return handler
 
 
-def add_routes(app: web.Application) -> None:
+def add_routes(routes: Routes) -> None:
     for version in VERSIONS:
-        app.router.add_post(f"/{version}/$batch", _batch(version))
+        routes.add_post(f"/{version}/$batch", _batch(version))

@@ -9,7 +9,7 @@ from aiohttp import web
 
 from emulator.graph import errors, requests, wire
 from emulator.graph.auth import caller
-from emulator.graph.pipeline import json_response, read_json_body
+from emulator.graph.pipeline import Routes, json_response, read_json_body
 from emulator.presence import states
 from emulator.presence.directory import UnknownUser
 from emulator.runtime import RUNTIME
@@ -171,15 +171,15 @@ def _action_handler(action: Action, target: Target) -> Callable[[web.Request], A
     return handler
 
 
-def add_routes(app: web.Application) -> None:
+def add_routes(routes: Routes) -> None:
     by_id: Target = lambda request: request.match_info["id"]  # noqa: E731
     for version in VERSIONS:
         prefix = f"/{version}"
-        app.router.add_get(prefix + USER_PATH, _get_user(version), allow_head=False)
-        app.router.add_get(prefix + ME_PATH, _get_me(version), allow_head=False)
-        app.router.add_get(prefix + COMMUNICATIONS_PATH, _get_communications(version), allow_head=False)
-        app.router.add_post(prefix + "/communications/getPresencesByUserId", _get_presences_by_user_id(version))
+        routes.add_get(prefix + USER_PATH, _get_user(version), allow_head=False)
+        routes.add_get(prefix + ME_PATH, _get_me(version), allow_head=False)
+        routes.add_get(prefix + COMMUNICATIONS_PATH, _get_communications(version), allow_head=False)
+        routes.add_post(prefix + "/communications/getPresencesByUserId", _get_presences_by_user_id(version))
         for name, action in ACTIONS.items():
-            app.router.add_post(f"{prefix}{USER_PATH}/{name}", _action_handler(action, by_id))
-            app.router.add_post(f"{prefix}{ME_PATH}/{name}", _action_handler(action, _me))
-            app.router.add_post(f"{prefix}{COMMUNICATIONS_PATH}/{name}", _action_handler(action, by_id))
+            routes.add_post(f"{prefix}{USER_PATH}/{name}", _action_handler(action, by_id))
+            routes.add_post(f"{prefix}{ME_PATH}/{name}", _action_handler(action, _me))
+            routes.add_post(f"{prefix}{COMMUNICATIONS_PATH}/{name}", _action_handler(action, by_id))
