@@ -43,10 +43,8 @@ def _presence_response(request: web.Request, tenant: Tenant, user_ref: str, cont
     user_id = directory.resolve(user_ref)
     user = directory.users.get(user_id)
     own = caller(request).user_id == user_id
-    body = wire.presence_bytes(user, user_id, own=own)
-    base = _base(request, version)
-    ctx = context or wire.user_presence_context(base, user_id)
-    return json_response(wire.with_context(ctx, body))
+    ctx = context or wire.user_presence_context(_base(request, version), user_id)
+    return json_response(wire.presence_document(user, user_id, own=own, context=ctx))
 
 
 def _get_user(version: str) -> Callable[[web.Request], Awaitable[web.Response]]:

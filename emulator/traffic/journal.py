@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -51,7 +51,6 @@ DEFAULT_JOURNAL = JournalSettings()
 # The request's headers as aiohttp parsed them (``request.raw_headers``): kept by reference, so recording
 # allocates nothing for them; decoded only when the journal is read.
 RawHeaders = tuple[tuple[bytes, bytes], ...]
-ResponseHeaders = tuple[tuple[str, str], ...]
 
 
 class HeaderList(list[tuple[str, str]]):
@@ -66,13 +65,15 @@ class HeaderList(list[tuple[str, str]]):
 
 
 # One recorded request, as the tuple the hot path stores: cheaper to make than any object.
-Record = tuple[
-    int,  # the entry's id
+RecordFields = tuple[
     float, float, str, str, str, Any, str,  # at, real_at, method, path, raw target, HTTP version, scheme
     RawHeaders, bytes | None, int,  # request headers as parsed, body (cut to the limit), full size
-    int, ResponseHeaders, bytes | None, int,  # status (0: dropped), response headers, body, full size
+    # status (0: dropped), the response's headers (by reference: aiohttp adds its own as it sends them),
+    # body (cut to the limit), full size
+    int, Mapping[str, str], bytes | None, int,
     float, Screening | None, bool,  # latency, what the gate decided, dropped
 ]
+Record = tuple[int, RecordFields]  # with the entry's id
 
 
 class JournalEntry:
@@ -83,16 +84,17 @@ class JournalEntry:
                  "scheme", "screening", "status", "version")
 
     def __init__(self, record: Record) -> None:
-        (self.id, self.at, self.real_at, self.method, self.path, target, version, self.scheme,
+        self.id, fields = record
+        (self.at, self.real_at, self.method, self.path, target, version, self.scheme,
          raw_request_headers, self.request_body, self.request_size,
          self.status, response_headers, self.response_body, self.response_size,
-         self.latency, self.screening, self.dropped) = record
+         self.latency, self.screening, self.dropped) = fields
         self.query = target.partition("?")[2]  # as sent (percent-encoded): reading request.query_string costs
         self.version = version if isinstance(version, str) else f"HTTP/{version[0]}.{version[1]}"
         self.request_headers = HeaderList(
             (name.decode("utf-8", "surrogateescape"), value.decode("utf-8", "surrogateescape"))
             for name, value in raw_request_headers if name)
-        self.response_headers = HeaderList(response_headers)
+        self.response_headers = HeaderList(response_headers.items())
         if not self.dropped and self.response_headers.get("Content-Length") is None:
             self.response_headers.append(("Content-Length", str(self.response_size)))
 
@@ -224,14 +226,9 @@ class Journal:
     def __len__(self) -> int:
         return len(self._entries)
 
-    def record(self, at: float, real_at: float, method: str, path: str, target: str, version: Any, scheme: str,
-               request_headers: RawHeaders, request_body: bytes | None, request_size: int, status: int,
-               response_headers: ResponseHeaders, response_body: bytes | None, response_size: int,
-               latency: float, screening: Screening | None, dropped: bool) -> None:
-        """Keep one request (see ``Record``); a full ring lets its oldest go. One flat tuple: the cheapest."""
-        self._entries.append((self._next_id, at, real_at, method, path, target, version, scheme, request_headers,
-                              request_body, request_size, status, response_headers, response_body,
-                              response_size, latency, screening, dropped))
+    def append(self, record: RecordFields) -> None:
+        """Keep one request (see ``Record``) under the next id; a full ring lets its oldest go."""
+        self._entries.append((self._next_id, record))
         self._next_id += 1
 
     def clear(self) -> None:

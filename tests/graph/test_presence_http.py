@@ -164,6 +164,26 @@ async def test_status_message_extra_fields_only_on_own_reads(client: TestClient)
     assert "publishedDateTime" not in body["value"][0]["statusMessage"]
 
 
+async def test_odata_annotations_are_ignored_at_any_depth_even_escaped(client: TestClient) -> None:
+    """What msgraph-sdk sends: ``@odata.type`` beside the properties, in nested objects too."""
+    bodies = [
+        ('{"@odata.type": "#microsoft.graph.setStatusMessagePostRequestBody", "statusMessage": {'
+         '"message": {"@odata.type": "#microsoft.graph.itemBody", "content": "Lunch", "contentType": "text"}}}'),
+        '{"statusMessage": {"\\u0040odata.type": "#microsoft.graph.presenceStatusMessage", "message": {'
+        '"content": "Gym"}}}',
+    ]
+    for raw, content in zip(bodies, ("Lunch", "Gym"), strict=True):
+        resp = await client.post(f"/v1.0/users/{ALICE}/presence/setStatusMessage", data=raw,
+                                 headers={"Content-Type": "application/json"})
+        assert resp.status == 200, await resp.text()
+        assert (await read(client))["statusMessage"]["message"]["content"] == content
+    # Any other unknown property is still refused, wherever it is.
+    resp = await client.post(f"/v1.0/users/{ALICE}/presence/setStatusMessage",
+                             json={"statusMessage": {"message": {"content": "x", "colour": "red"}}})
+    assert resp.status == 400
+    assert "statusMessage.message.colour" in (await resp.json())["error"]["message"]
+
+
 async def test_status_message_expires_on_the_clock(client: TestClient, runtime: Runtime) -> None:
     await client.post(f"/v1.0/users/{ALICE}/presence/setStatusMessage", json={"statusMessage": {
         "message": {"content": "back at 3", "contentType": "text"},
