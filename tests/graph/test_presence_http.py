@@ -226,6 +226,23 @@ async def test_get_presences_by_user_id(client: TestClient, version: str) -> Non
     assert all("statusMessage" in p and "outOfOfficeSettings" in p for p in body["value"])
 
 
+async def test_get_presences_repeated_reads_follow_every_change(client: TestClient) -> None:
+    """A second read is served from each user's cached body: it must still drop repeats, keep the order
+    asked, and show a change made since."""
+    await set_presence(client)
+    await set_presence(client, "Away", "Away", user=BOB)
+
+    async def bulk(ids: list[str]) -> list[tuple[str, str]]:
+        resp = await client.post("/v1.0/communications/getPresencesByUserId", json={"ids": ids})
+        assert resp.status == 200
+        return [(p["id"], p["availability"]) for p in (await resp.json())["value"]]
+
+    assert await bulk([ALICE, BOB]) == [(ALICE, "Busy"), (BOB, "Away")]
+    assert await bulk([BOB, ALICE, BOB, ALICE]) == [(BOB, "Away"), (ALICE, "Busy")]
+    await set_presence(client, "DoNotDisturb", "Presenting")
+    assert await bulk([BOB, ALICE]) == [(BOB, "Away"), (ALICE, "DoNotDisturb")]
+
+
 async def test_get_presences_650_ids_is_the_limit(client: TestClient) -> None:
     ids = [f"00000000-0000-4000-8000-{n:012d}" for n in range(651)]
     resp = await client.post("/v1.0/communications/getPresencesByUserId", json={"ids": ids[:650]})
