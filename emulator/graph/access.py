@@ -10,9 +10,9 @@
   ``emulator/tokens.py``), not expired on the emulated clock, for Graph's audience and this tenant (401
   otherwise), with a scope or role the endpoint's row in ``permissions.py`` grants (403 otherwise).
 
-The check is ``admit``, which the pipeline (pipeline.py) calls before the handler, so a
-request pays for no second middleware; it looks the matched route up in the permission table, so a route is
-covered by its table row, and each request inside ``$batch`` is checked as it passes through the pipeline.
+The check is ``admit``, which the pipeline (pipeline.py) calls before the handler of every Graph route. It
+looks the matched route up in the permission table, so a route is covered by its table row, and each request
+inside ``$batch`` is checked as it passes through the pipeline.
 """
 
 from __future__ import annotations
