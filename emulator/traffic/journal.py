@@ -65,7 +65,7 @@ class HeaderList(list[tuple[str, str]]):
 
 
 # One recorded request, as the tuple the hot path stores: cheaper to make than any object.
-RecordFields = tuple[
+Record = tuple[
     float, float, str, str, str, Any, str,  # at, real_at, method, path, raw target, HTTP version, scheme
     RawHeaders, bytes | None, int,  # request headers as parsed, body (cut to the limit), full size
     # status (0: dropped), the response's headers (by reference: aiohttp adds its own as it sends them),
@@ -73,7 +73,7 @@ RecordFields = tuple[
     int, Mapping[str, str], bytes | None, int,
     float, Screening | None, bool,  # latency, what the gate decided, dropped
 ]
-Record = tuple[int, RecordFields]  # with the entry's id
+# An entry's id is not stored: the ring holds consecutive ids, the newest being ``Journal.recorded()``.
 
 
 class JournalEntry:
@@ -83,12 +83,12 @@ class JournalEntry:
                  "request_headers", "request_size", "response_body", "response_headers", "response_size",
                  "scheme", "screening", "status", "version")
 
-    def __init__(self, record: Record) -> None:
-        self.id, fields = record
+    def __init__(self, entry_id: int, record: Record) -> None:
+        self.id = entry_id
         (self.at, self.real_at, self.method, self.path, target, version, self.scheme,
          raw_request_headers, self.request_body, self.request_size,
          self.status, response_headers, self.response_body, self.response_size,
-         self.latency, self.screening, self.dropped) = fields
+         self.latency, self.screening, self.dropped) = record
         self.query = target.partition("?")[2]  # as sent (percent-encoded): reading request.query_string costs
         self.version = version if isinstance(version, str) else f"HTTP/{version[0]}.{version[1]}"
         self.request_headers = HeaderList(
@@ -226,9 +226,9 @@ class Journal:
     def __len__(self) -> int:
         return len(self._entries)
 
-    def append(self, record: RecordFields) -> None:
+    def append(self, record: Record) -> None:
         """Keep one request (see ``Record``) under the next id; a full ring lets its oldest go."""
-        self._entries.append((self._next_id, record))
+        self._entries.append(record)
         self._next_id += 1
 
     def clear(self) -> None:
@@ -245,7 +245,8 @@ class Journal:
 
     def entries(self, query: JournalQuery | None = None) -> list[JournalEntry]:
         """Matching entries, oldest first; with ``limit``, the most recent ones."""
-        items: Iterable[JournalEntry] = [JournalEntry(record) for record in self._entries]
+        first = self._next_id - len(self._entries)
+        items: Iterable[JournalEntry] = [JournalEntry(first + n, record) for n, record in enumerate(self._entries)]
         if query is not None:
             keep = query.predicate(self.default_app_id)
             items = [e for e in items if keep(e)]
