@@ -3,7 +3,7 @@
     python -m bench.auth_overhead [--requests N] [--rounds R]
 
 Three apps in one process, measured in interleaved rounds (so machine noise hits all alike); prints each
-one's requests/second per round and the median ratio against the app in off mode. Auth is no middleware of
+one's requests/second per round and the median ratio against the app in off mode. Auth is no stage of
 its own (the pipeline calls ``access.admit``), so off mode, which checks nothing and only decodes the token
 for ``/me``, is the floor: what it costs over no auth at all is one call and a cached token look-up.
 """

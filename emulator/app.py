@@ -1,4 +1,5 @@
-"""Builds the aiohttp application: one pipeline, the Graph routes, the control plane, one runtime."""
+"""Builds the aiohttp application: the Graph routes and the control plane, each in the one pipeline, over one
+runtime."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from emulator.control import users as control_users
 from emulator.dashboard import routes as dashboard_routes
 from emulator.delivery.attach import TransportAttachment
 from emulator.graph import batch_routes, presence_routes, subscription_routes
-from emulator.graph.pipeline import graph_pipeline
+from emulator.graph.pipeline import PIPELINE, Pipeline, Routes
 from emulator.openapi import document as openapi_document
 from emulator.runtime import RUNTIME, Runtime
 from emulator.tenant import TenantSettings
@@ -21,19 +22,22 @@ MAX_BODY_BYTES = 4 * 1024 * 1024
 
 def create_app(runtime: Runtime | None = None, *, settings: TenantSettings | None = None) -> web.Application:
     runtime = runtime or Runtime(settings)
-    app = web.Application(middlewares=[graph_pipeline], client_max_size=MAX_BODY_BYTES)
+    app = web.Application(client_max_size=MAX_BODY_BYTES)
     app[RUNTIME] = runtime
-    presence_routes.add_routes(app)
-    batch_routes.add_routes(app)
-    control_routes.add_routes(app)
-    control_users.add_routes(app)
-    dashboard_routes.add_routes(app)
-    traffic_routes.add_routes(app)
-    scenario_routes.add_routes(app)
-    control_auth_routes.add_routes(app)
-    openapi_document.add_routes(app)
-    subscription_routes.add_routes(app)
-    notification_routes.add_routes(app)
+    app[PIPELINE] = pipeline = Pipeline(runtime)
+    routes = Routes(app, pipeline)
+    presence_routes.add_routes(routes)
+    batch_routes.add_routes(routes)
+    control_routes.add_routes(routes)
+    control_users.add_routes(routes)
+    dashboard_routes.add_routes(routes)
+    traffic_routes.add_routes(routes)
+    scenario_routes.add_routes(routes)
+    control_auth_routes.add_routes(routes)
+    openapi_document.add_routes(routes)
+    subscription_routes.add_routes(routes)
+    notification_routes.add_routes(routes)
+    routes.add_unmatched()  # last: it matches any path
     webhooks = TransportAttachment()
     runtime.install(webhooks)
 

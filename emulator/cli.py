@@ -16,7 +16,7 @@ from aiohttp import web
 
 from emulator import __version__, log_format, tls
 from emulator.app import create_app
-from emulator.in_flight import InFlight
+from emulator.graph.pipeline import PIPELINE
 from emulator.log_format import AccessLogger
 from emulator.runtime import Runtime
 from emulator.scenarios.cache import load_cached
@@ -193,8 +193,7 @@ async def serve(args: argparse.Namespace) -> None:
     tls_files = tls_from_args(args)
     app = create_app(runtime)  # first, so that what the app hooks onto each tenant sees the scenario from its start
     use_scenario(runtime, scenario, clock_mode=args.clock, speed=args.speed)
-    in_flight = InFlight()
-    app.middlewares.insert(0, in_flight.middleware)
+    pipeline = app[PIPELINE]
     runner = web.AppRunner(app, access_log=logging.getLogger("aiohttp.access") if args.access_log else None,
                            access_log_class=AccessLogger, handle_signals=False, shutdown_timeout=SHUTDOWN_SECONDS)
     await runner.setup()
@@ -227,10 +226,10 @@ async def serve(args: argparse.Namespace) -> None:
     try:
         await stop.wait()
     finally:
-        print(f"Shutting down: finishing {in_flight.count} request(s) in flight.", flush=True)
+        print(f"Shutting down: finishing {pipeline.in_flight} request(s) in flight.", flush=True)
         await site.stop()  # stop accepting connections; those open carry on
-        if not await in_flight.wait_idle(SHUTDOWN_SECONDS):
-            log.warning("gave up on %d request(s) after %g s", in_flight.count, SHUTDOWN_SECONDS)
+        if not await pipeline.wait_idle(SHUTDOWN_SECONDS):
+            log.warning("gave up on %d request(s) after %g s", pipeline.in_flight, SHUTDOWN_SECONDS)
         await runner.cleanup()
         log.info("stopped")
 

@@ -129,6 +129,9 @@ class TimerHandle:
     def cancel(self) -> None:
         if not self.cancelled:
             self.cancelled = True
+            # Its arguments often hold what holds this handle (a session and its timer): letting them go
+            # breaks the cycle, so reference counting frees both and the garbage collector need not.
+            self.args = ()
             if self._scheduler is not None:
                 self._scheduler._cancelled()
 
@@ -250,6 +253,7 @@ class Scheduler:
                     handle.callback(*handle.args)
                 except Exception:  # one failing entry must not stop time for everything else
                     log.exception("scheduled callback %r failed", handle.label)
+                handle.args = ()  # as cancel() does, and for the same reason
                 ran += 1
         finally:
             self._running = False

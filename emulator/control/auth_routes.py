@@ -12,7 +12,7 @@ from pydantic import Field, field_validator
 
 from emulator.clock import format_graph_datetime
 from emulator.graph import errors, requests
-from emulator.graph.pipeline import json_response
+from emulator.graph.pipeline import Routes, json_response
 from emulator.runtime import RUNTIME
 from emulator.tenant import DEFAULT_APP_ID
 from emulator.tokens import DEFAULT_AUDIENCE, MAX_LIFETIME_SECONDS, TokenRequest, issuer_for
@@ -95,7 +95,7 @@ async def openid_configuration(request: web.Request) -> web.Response:
     }))
 
 
-def add_routes(app: web.Application) -> None:
-    app.router.add_post(f"{PREFIX}/token", mint_token)
-    app.router.add_get(f"{PREFIX}/jwks", jwks)
-    app.router.add_get(f"{PREFIX}/.well-known/openid-configuration", openid_configuration)
+def add_routes(routes: Routes) -> None:
+    routes.add_post(f"{PREFIX}/token", mint_token)
+    routes.add_get(f"{PREFIX}/jwks", jwks)
+    routes.add_get(f"{PREFIX}/.well-known/openid-configuration", openid_configuration)

@@ -8,7 +8,7 @@ from aiohttp import web
 
 from emulator.clock import format_graph_datetime
 from emulator.graph import errors, requests
-from emulator.graph.pipeline import json_response
+from emulator.graph.pipeline import Routes, json_response
 from emulator.graph.subscription_routes import graph_errors, subscription_dict
 from emulator.runtime import RUNTIME
 from emulator.tenant import Tenant
@@ -70,9 +70,9 @@ async def send_lifecycle(request: web.Request) -> web.Response:
                          202)
 
 
-def add_routes(app: web.Application) -> None:
-    app.router.add_get(f"{PREFIX}/deliveries", list_deliveries)
-    app.router.add_delete(f"{PREFIX}/deliveries", clear_deliveries)
-    app.router.add_get(f"{PREFIX}/endpoints", list_endpoints)
-    app.router.add_get(f"{PREFIX}/subscriptions", list_subscriptions)
-    app.router.add_post(PREFIX + "/subscriptions/{id}/lifecycle", send_lifecycle)
+def add_routes(routes: Routes) -> None:
+    routes.add_get(f"{PREFIX}/deliveries", list_deliveries)
+    routes.add_delete(f"{PREFIX}/deliveries", clear_deliveries)
+    routes.add_get(f"{PREFIX}/endpoints", list_endpoints)
+    routes.add_get(f"{PREFIX}/subscriptions", list_subscriptions)
+    routes.add_post(PREFIX + "/subscriptions/{id}/lifecycle", send_lifecycle)

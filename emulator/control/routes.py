@@ -10,7 +10,7 @@ from aiohttp import web
 from emulator import __version__
 from emulator.clock import format_graph_datetime
 from emulator.graph import errors, requests
-from emulator.graph.pipeline import json_response
+from emulator.graph.pipeline import Routes, json_response
 from emulator.presence.directory import User
 from emulator.runtime import RUNTIME
 from emulator.tenant import Tenant
@@ -151,10 +151,10 @@ async def get_state(request: web.Request) -> web.Response:
     return json_response(orjson.dumps(tenant_state(_tenant(request))))
 
 
-def add_routes(app: web.Application) -> None:
-    app.router.add_get(f"{PREFIX}/health", health)
-    app.router.add_post(f"{PREFIX}/reset", reset)
-    app.router.add_get(f"{PREFIX}/clock", get_clock)
-    app.router.add_post(f"{PREFIX}/clock", set_clock)
-    app.router.add_post(f"{PREFIX}/clock/advance", advance_clock)
-    app.router.add_get(f"{PREFIX}/state", get_state)
+def add_routes(routes: Routes) -> None:
+    routes.add_get(f"{PREFIX}/health", health)
+    routes.add_post(f"{PREFIX}/reset", reset)
+    routes.add_get(f"{PREFIX}/clock", get_clock)
+    routes.add_post(f"{PREFIX}/clock", set_clock)
+    routes.add_post(f"{PREFIX}/clock/advance", advance_clock)
+    routes.add_get(f"{PREFIX}/state", get_state)

@@ -6,7 +6,7 @@ import orjson
 from aiohttp import web
 
 from emulator.graph import errors
-from emulator.graph.pipeline import json_response
+from emulator.graph.pipeline import Routes, json_response
 from emulator.runtime import RUNTIME
 from emulator.scenarios.errors import ScenarioError
 from emulator.scenarios.install import current_hook, use_scenario
@@ -68,6 +68,6 @@ async def get_timeline(request: web.Request) -> web.Response:
     return json_response(orjson.dumps(tenant.timeline.describe(limit)))
 
 
-def add_routes(app: web.Application) -> None:
-    app.router.add_post(f"{PREFIX}/scenario", load_scenario)
-    app.router.add_get(f"{PREFIX}/timeline", get_timeline)
+def add_routes(routes: Routes) -> None:
+    routes.add_post(f"{PREFIX}/scenario", load_scenario)
+    routes.add_get(f"{PREFIX}/timeline", get_timeline)

@@ -27,7 +27,7 @@ from pydantic import BaseModel, ValidationError
 
 from emulator.graph import errors
 from emulator.graph.errors import GraphError
-from emulator.graph.pipeline import json_response
+from emulator.graph.pipeline import Routes, json_response
 from emulator.runtime import RUNTIME
 from emulator.tenant import Tenant
 from emulator.traffic.fault_rules import FAULT_RULE, FAULT_RULES
@@ -210,19 +210,18 @@ async def clear_throttling(request: web.Request) -> web.Response:
     return _ok(_throttle_state(tenant))
 
 
-def add_routes(app: web.Application) -> None:
-    router = app.router
-    router.add_get(f"{PREFIX}/requests", list_requests, allow_head=False)
-    router.add_delete(f"{PREFIX}/requests", clear_requests)
-    router.add_get(f"{PREFIX}/requests/har", export_har, allow_head=False)
-    router.add_get(f"{PREFIX}/requests/summary", summarise_requests, allow_head=False)
-    router.add_get(f"{PREFIX}/requests/settings", get_journal_settings, allow_head=False)
-    router.add_post(f"{PREFIX}/requests/settings", set_journal_settings)
-    router.add_get(f"{PREFIX}/faults", list_faults, allow_head=False)
-    router.add_post(f"{PREFIX}/faults", add_faults)
-    router.add_delete(f"{PREFIX}/faults", clear_faults)
-    router.add_get(f"{PREFIX}/faults/{{id}}", get_fault, allow_head=False)
-    router.add_delete(f"{PREFIX}/faults/{{id}}", delete_fault)
-    router.add_get(f"{PREFIX}/throttling", get_throttling, allow_head=False)
-    router.add_post(f"{PREFIX}/throttling", set_throttling)
-    router.add_delete(f"{PREFIX}/throttling", clear_throttling)
+def add_routes(routes: Routes) -> None:
+    routes.add_get(f"{PREFIX}/requests", list_requests, allow_head=False)
+    routes.add_delete(f"{PREFIX}/requests", clear_requests)
+    routes.add_get(f"{PREFIX}/requests/har", export_har, allow_head=False)
+    routes.add_get(f"{PREFIX}/requests/summary", summarise_requests, allow_head=False)
+    routes.add_get(f"{PREFIX}/requests/settings", get_journal_settings, allow_head=False)
+    routes.add_post(f"{PREFIX}/requests/settings", set_journal_settings)
+    routes.add_get(f"{PREFIX}/faults", list_faults, allow_head=False)
+    routes.add_post(f"{PREFIX}/faults", add_faults)
+    routes.add_delete(f"{PREFIX}/faults", clear_faults)
+    routes.add_get(f"{PREFIX}/faults/{{id}}", get_fault, allow_head=False)
+    routes.add_delete(f"{PREFIX}/faults/{{id}}", delete_fault)
+    routes.add_get(f"{PREFIX}/throttling", get_throttling, allow_head=False)
+    routes.add_post(f"{PREFIX}/throttling", set_throttling)
+    routes.add_delete(f"{PREFIX}/throttling", clear_throttling)

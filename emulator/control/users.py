@@ -14,7 +14,7 @@ from aiohttp import web
 
 from emulator.control.routes import PREFIX, user_state
 from emulator.graph import errors, requests
-from emulator.graph.pipeline import json_response, read_json_body
+from emulator.graph.pipeline import Routes, json_response, read_json_body
 from emulator.presence import states
 from emulator.presence.directory import UnknownUser, User
 from emulator.runtime import RUNTIME
@@ -108,9 +108,9 @@ async def set_out_of_office(request: web.Request) -> web.Response:
     return _user_response(user)
 
 
-def add_routes(app: web.Application) -> None:
-    app.router.add_post(f"{PREFIX}/users", add_user)
-    app.router.add_get(f"{PREFIX}/users/{{id}}", get_user)
-    app.router.add_post(f"{PREFIX}/users/{{id}}/sessions", set_session)
-    app.router.add_delete(f"{PREFIX}/users/{{id}}/sessions/{{sessionId}}", end_session)
-    app.router.add_post(f"{PREFIX}/users/{{id}}/outOfOffice", set_out_of_office)
+def add_routes(routes: Routes) -> None:
+    routes.add_post(f"{PREFIX}/users", add_user)
+    routes.add_get(f"{PREFIX}/users/{{id}}", get_user)
+    routes.add_post(f"{PREFIX}/users/{{id}}/sessions", set_session)
+    routes.add_delete(f"{PREFIX}/users/{{id}}/sessions/{{sessionId}}", end_session)
+    routes.add_post(f"{PREFIX}/users/{{id}}/outOfOffice", set_out_of_office)

@@ -9,6 +9,7 @@ from aiohttp import web
 
 from emulator.control.routes import PREFIX
 from emulator.dashboard.feed import DashboardFeed
+from emulator.graph.pipeline import Routes
 from emulator.runtime import RUNTIME
 
 FEED = web.AppKey("dashboard_feed", DashboardFeed)
@@ -83,13 +84,14 @@ async def events(request: web.Request) -> web.StreamResponse:
     return response
 
 
-def add_routes(app: web.Application) -> None:
+def add_routes(routes: Routes) -> None:
+    app = routes.app
     feed = DashboardFeed(app[RUNTIME])
     app[FEED] = feed
-    app.router.add_get(f"{PREFIX}/ui", page)
-    app.router.add_get(f"{PREFIX}/ui/", page)
-    app.router.add_get(f"{PREFIX}/ui/{{name}}", asset)
-    app.router.add_get(f"{PREFIX}/events", events)
+    routes.add_get(f"{PREFIX}/ui", page)
+    routes.add_get(f"{PREFIX}/ui/", page)
+    routes.add_get(f"{PREFIX}/ui/{{name}}", asset)
+    routes.add_get(f"{PREFIX}/events", events)
 
     async def close_streams(_app: web.Application) -> None:
         # Open event streams would otherwise hold up a graceful shutdown until its timeout.

@@ -1,4 +1,4 @@
-"""Whether a caller may: the auth modes and the one middleware that applies them.
+"""Whether a caller may: the auth modes and the check that applies them.
 
 ``TenantSettings.auth`` picks the mode (``serve --auth``):
 
@@ -10,9 +10,9 @@
   ``emulator/tokens.py``), not expired on the emulated clock, for Graph's audience and this tenant (401
   otherwise), with a scope or role the endpoint's row in ``permissions.py`` grants (403 otherwise).
 
-The check is ``admit``, which the one pipeline middleware (pipeline.py) calls before the handler, so a
-request pays for no second middleware; it looks the matched route up in the permission table, so a route is
-covered by its table row, and each request inside ``$batch`` is checked as it passes through the pipeline.
+The check is ``admit``, which the pipeline (pipeline.py) calls before the handler of every Graph route. It
+looks the matched route up in the permission table, so a route is covered by its table row, and each request
+inside ``$batch`` is checked as it passes through the pipeline.
 """
 
 from __future__ import annotations
@@ -89,11 +89,9 @@ def _permission(route: AbstractRoute) -> Permission | None:
     return _by_route[route]
 
 
-def admit(request: web.Request, tenant: Tenant, path: str) -> None:
-    """Establish the caller of a request to ``path`` under the tenant's auth mode; raise the 401/403 Graph
-    answers when it may not proceed. The control plane and other non-Graph paths are never checked."""
-    if not path.startswith(GRAPH_PREFIXES):
-        return
+def admit(request: web.Request, tenant: Tenant) -> None:
+    """Establish the caller of a Graph request under the tenant's auth mode; raise the 401/403 Graph answers
+    when it may not proceed. The pipeline calls it for Graph paths only: the control plane is never checked."""
     mode = tenant.settings.auth
     if mode == "off":
         # Set here too, though nothing is checked: a handler's look-up of an absent request key raises and

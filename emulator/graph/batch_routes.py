@@ -2,9 +2,9 @@
 
 Each request inside a batch is turned into a real ``aiohttp`` request (same connection, the batch's
 ``Authorization``, its own method, URL, headers and body) and handed to the application's own entry point,
-so it is routed and passes through every middleware exactly as if it had been sent alone: the Graph
-pipeline gives it its own request-id and error body, strict auth checks its scopes, and whatever later
-stages are added (journal, faults, throttling) see it as one request of its own. ``BATCH_ITEM`` on the
+so it is routed and passes through the pipeline exactly as if it had been sent alone: it gets its own
+request-id and error body, strict auth checks its scopes, and the journal, faults and throttling see it as
+one request of its own. ``BATCH_ITEM`` on the
 sub-request says which batch item it is.
 
 Order: requests run one at a time, in the order of their ``dependsOn`` graph (a request after everything
@@ -30,7 +30,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError
 from yarl import URL
 
 from emulator.graph import errors
-from emulator.graph.pipeline import read_json_body
+from emulator.graph.pipeline import Routes, read_json_body
 from emulator.graph.requests import describe_validation_error
 from emulator.runtime import RUNTIME
 
@@ -207,7 +207,7 @@ def failed_dependency_item(parent: web.Request, item: BatchRequestItem, failed: 
 async def run_item(parent: web.Request, item: BatchRequestItem, version: str) -> dict[str, Any]:
     request = sub_request(parent, item, target_url(item, version), encode_body(item))
     try:
-        # The app's own entry point: routing, then every middleware, then the handler.
+        # The app's own entry point: routing, then the route's handler inside the pipeline.
         response = await parent.app._handle(request)
     except web.HTTPException as exc:  # below 400 the pipeline lets them through (redirects)
         response = exc
@@ -235,6 +235,6 @@ def _batch(version: str) -> Callable[[web.Request], Awaitable[web.Response]]:
     return handler
 
 
-def add_routes(app: web.Application) -> None:
+def add_routes(routes: Routes) -> None:
     for version in VERSIONS:
-        app.router.add_post(f"/{version}/$batch", _batch(version))
+        routes.add_post(f"/{version}/$batch", _batch(version))

@@ -1,19 +1,25 @@
 """The request pipeline every route shares: request ids, the emulated ``Date``, the gate, auth
 (``access.admit``), Graph error bodies and the journal.
 
-One middleware, so the hot read path pays for one extra call, not a stack of them.
+Route modules add their routes through ``Routes``, which wraps each handler in the ``Pipeline``: the hot read
+path pays for one extra coroutine, and for no aiohttp middleware (see ``Pipeline``). Paths no route matches
+get their 404 or 405 from a catch-all route, through the same pipeline.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import itertools
 import logging
 import secrets
 import time
 from collections.abc import Awaitable, Callable
 from email.utils import formatdate
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import hdrs, web
+from aiohttp.web_urldispatcher import AbstractRoute
 from multidict import CIMultiDict, istr
 
 from emulator.graph import errors
@@ -21,7 +27,9 @@ from emulator.graph import screening as screens
 from emulator.graph.access import GRAPH_PREFIXES, admit
 from emulator.graph.errors import GraphError
 from emulator.presence.directory import MalformedUserId, PresenceError, SessionNotFound, UnknownUser
-from emulator.runtime import RUNTIME
+
+if TYPE_CHECKING:
+    from emulator.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -90,56 +98,150 @@ def from_http(request: web.Request, exc: web.HTTPException) -> GraphError:
     return GraphError(exc.status, exc.reason.replace(" ", ""), exc.text or exc.reason)
 
 
-@web.middleware
-async def graph_pipeline(request: web.Request, handler: Handler) -> web.StreamResponse:
-    request_id = new_request_id()
-    client_request_id = request.headers.get(CLIENT_REQUEST_ID) or request_id
-    tenant = request.app[RUNTIME].tenant
-    now = tenant.clock.time()
-    if tenant.scheduler.is_due(now):  # a running clock may have passed an entry its real-time driver has yet to run
-        tenant.scheduler.run_due()
-    started = time.perf_counter()
-    gate = tenant.gate
-    path = request.path
-    screening = None
-    dropped = False
-    try:
-        # Throttling and faults (emulator/traffic/gate.py): one attribute test when none is configured.
-        if gate.active and not path.startswith(screens.CONTROL_PREFIX):
-            screening = gate.screen(request.method, path, screens.app_id_of(request),
-                                    throttled=not screens.is_batch(path), now=now)
-            if screening is not None:
-                injected = await screens.apply(screening, gate.throttle.settings.code)
-                if injected is not None:
-                    raise injected
-        admit(request, tenant, path)
-        response = await handler(request)
-    except screens.ConnectionDropped:
-        dropped = True
-        response = screens.drop_connection(request)
-    except web.HTTPException as exc:
-        if exc.status < 400:
-            raise
-        response = error_response(from_http(request, exc), request_id, client_request_id, now)
-    except GraphError as exc:
-        response = error_response(exc, request_id, client_request_id, now)
-    except PresenceError as exc:
-        response = error_response(from_domain(exc), request_id, client_request_id, now)
-    except Exception:
-        log.exception("unhandled error on %s %s", request.method, request.path)
-        response = error_response(errors.internal_error(), request_id, client_request_id, now)
-    headers = response.headers
-    headers[REQUEST_ID] = request_id
-    headers[CLIENT_REQUEST_ID] = client_request_id
-    if hdrs.DATE not in headers:
-        headers[hdrs.DATE] = http_date(now)
-    journal = tenant.journal
-    if journal.enabled and (not path.startswith(screens.CONTROL_PREFIX)
-                            or (journal.record_control_plane and request.method not in ("GET", "HEAD"))):
-        body = await screens.request_body(request) if request.body_exists else None
-        screens.record(journal, request, response, body, at=now, started=started, screening=screening,
-                       dropped=dropped)
-    return response
+def _kind(path: str) -> tuple[bool, bool]:
+    """Whether a path is the control plane's, and whether it is Graph's (the gate, auth and journal differ)."""
+    return path.startswith(screens.CONTROL_PREFIX), path.startswith(GRAPH_PREFIXES)
+
+
+class Pipeline:
+    """Wraps every route's handler: one coroutine per request between aiohttp and the handler, and no aiohttp
+    middleware, whose machinery (a partial per middleware, plus aiohttp's own ``current_app`` wrapper that any
+    middleware brings) cost a presence read more than everything below.
+
+    It also counts the requests in flight, so that ``serve`` can finish them on Ctrl-C (see ``wait_idle``).
+    """
+
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+        self.in_flight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    async def wait_idle(self, timeout: float) -> bool:
+        """Wait until no request is in flight; False when ``timeout`` seconds pass first.
+
+        aiohttp's own graceful shutdown stops reading from a connection as soon as it begins, which would cut
+        off a request whose body is still arriving; ``serve`` instead stops listening, waits here, and only
+        then closes the connections."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._idle.wait(), timeout)
+        return self._idle.is_set()
+
+    def wrap(self, handler: Handler, path: str | None) -> Handler:
+        """``handler`` inside the pipeline, for a route whose path pattern is ``path`` (None: any path)."""
+        runtime = self.runtime
+        fixed = None if path is None else _kind(path)
+        idle = self._idle
+
+        # One coroutine, written out in full: this runs for every request, and a call more costs a read 1%.
+        async def pipelined(request: web.Request) -> web.StreamResponse:
+            self.in_flight += 1
+            idle.clear()
+            try:
+                request_id = new_request_id()
+                client_request_id = request.headers.get(CLIENT_REQUEST_ID) or request_id
+                tenant = runtime.tenant
+                control, graph = fixed or _kind(request.path)
+                now = tenant.clock.time()
+                if tenant.scheduler.is_due(now):  # a running clock may have passed an entry its driver has not run
+                    tenant.scheduler.run_due()
+                started = time.perf_counter()
+                gate = tenant.gate
+                screening = None
+                dropped = False
+                try:
+                    # Throttling and faults (emulator/traffic/gate.py): one attribute test when none is configured.
+                    if gate.active and not control:
+                        path = request.path
+                        screening = gate.screen(request.method, path, screens.app_id_of(request),
+                                                throttled=not screens.is_batch(path), now=now)
+                        if screening is not None:
+                            injected = await screens.apply(screening, gate.throttle.settings.code)
+                            if injected is not None:
+                                raise injected
+                    if graph:
+                        admit(request, tenant)
+                    response = await handler(request)
+                except Exception as exc:
+                    if isinstance(exc, web.HTTPException) and exc.status < 400:
+                        raise  # a redirect: not an error
+                    dropped = isinstance(exc, screens.ConnectionDropped)
+                    response = answer_error(request, exc, request_id, client_request_id, now)
+                headers = response.headers
+                headers[REQUEST_ID] = request_id
+                headers[CLIENT_REQUEST_ID] = client_request_id
+                if hdrs.DATE not in headers:
+                    headers[hdrs.DATE] = http_date(now)
+                journal = tenant.journal
+                if journal.enabled and (not control or (journal.record_control_plane
+                                                        and request.method not in ("GET", "HEAD"))):
+                    body = await screens.request_body(request) if request.body_exists else None
+                    screens.record(journal, request, response, body, now, started, screening, dropped)
+                return response
+            finally:
+                self.in_flight -= 1
+                if not self.in_flight:
+                    idle.set()
+
+        return pipelined
+
+
+PIPELINE = web.AppKey("pipeline", Pipeline)
+
+
+class Routes:
+    """The app's router as the route modules see it: every handler added through it runs in the pipeline."""
+
+    def __init__(self, app: web.Application, pipeline: Pipeline) -> None:
+        self.app = app
+        self._router = app.router
+        self._pipeline = pipeline
+
+    def add_route(self, method: str, path: str, handler: Handler, **kwargs: Any) -> AbstractRoute:
+        return self._router.add_route(method, path, self._pipeline.wrap(handler, path), **kwargs)
+
+    def add_get(self, path: str, handler: Handler, **kwargs: Any) -> AbstractRoute:
+        return self._router.add_get(path, self._pipeline.wrap(handler, path), **kwargs)
+
+    def add_post(self, path: str, handler: Handler) -> AbstractRoute:
+        return self.add_route(hdrs.METH_POST, path, handler)
+
+    def add_patch(self, path: str, handler: Handler) -> AbstractRoute:
+        return self.add_route(hdrs.METH_PATCH, path, handler)
+
+    def add_delete(self, path: str, handler: Handler) -> AbstractRoute:
+        return self.add_route(hdrs.METH_DELETE, path, handler)
+
+    def add_unmatched(self) -> None:
+        """Answer, in Graph's form, what no route matches: a 405 when another method would have, else a 404.
+        Added last: aiohttp tries it only after every more specific route."""
+        async def unmatched(request: web.Request) -> web.StreamResponse:
+            allowed: set[str] = set()
+            for resource in self._router.resources():
+                if resource is not catch_all:
+                    allowed |= (await resource.resolve(request))[1]
+            if allowed:
+                raise web.HTTPMethodNotAllowed(request.method, allowed)
+            raise web.HTTPNotFound()
+
+        catch_all = self._router.add_route("*", "/{tail:.*}", self._pipeline.wrap(unmatched, None)).resource
+
+
+def answer_error(request: web.Request, exc: Exception, request_id: str, client_request_id: str,
+                 now: float) -> web.Response:
+    """The response to a request whose handling raised ``exc``: Graph's error body, or a dropped connection."""
+    if isinstance(exc, screens.ConnectionDropped):
+        return screens.drop_connection(request)
+    if isinstance(exc, web.HTTPException):
+        error = from_http(request, exc)
+    elif isinstance(exc, GraphError):
+        error = exc
+    elif isinstance(exc, PresenceError):
+        error = from_domain(exc)
+    else:
+        log.error("unhandled error on %s %s", request.method, request.path, exc_info=exc)
+        error = errors.internal_error()
+    return error_response(error, request_id, client_request_id, now)
 
 
 def error_response(exc: GraphError, request_id: str, client_request_id: str, now: float) -> web.Response:

@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import orjson
-from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from emulator.graph import errors
 from emulator.presence import states
@@ -86,19 +86,10 @@ def resolve_date_time_zone(date_time: str, time_zone: str) -> float:
 
 
 class GraphBody(BaseModel):
-    """Base of the action bodies: strict types, unknown properties rejected (as OData does), and
-    ``@odata.*`` annotations ignored."""
+    """Base of the action bodies: strict types and unknown properties rejected (as OData does). ``@odata.*``
+    annotations are ignored: ``parse_body`` drops them before validation."""
 
     model_config = ConfigDict(strict=True, extra="forbid", defer_build=True)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _drop_annotations(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            for key in data:  # a new dict only when there is something to drop: this runs for every body
-                if isinstance(key, str) and key.startswith("@odata."):
-                    return {k: v for k, v in data.items() if not (isinstance(k, str) and k.startswith("@odata."))}
-        return data
 
 
 class SetPresenceBody(GraphBody):
@@ -160,9 +151,23 @@ def json_object(raw: bytes) -> dict[str, Any]:
     return data
 
 
+def without_annotations(data: Any) -> Any:
+    """``data`` without ``@odata.*`` annotations (an SDK's ``@odata.type``), at any depth."""
+    if isinstance(data, dict):
+        return {k: without_annotations(v) for k, v in data.items() if not k.startswith("@odata.")}
+    if isinstance(data, list):
+        return [without_annotations(v) for v in data]
+    return data
+
+
 def parse_body(model: type[Body], raw: bytes) -> Body:
-    """Validate a JSON body against ``model``; an empty body counts as ``{}``."""
+    """Validate a JSON body against ``model``, ignoring ``@odata.*`` annotations; an empty body counts as
+    ``{}``."""
     data = json_object(raw)
+    # Only a body that holds an annotation, or a \u escape that could spell one, is walked: this runs for
+    # every action, and most bodies have neither.
+    if b"@odata." in raw or b"\\u" in raw:
+        data = without_annotations(data)
     try:
         return model.model_validate(data)
     except ValidationError as exc:

@@ -65,8 +65,8 @@ async def request_body(request: web.Request) -> bytes | None:
         return None
 
 
-def record(journal: Journal, request: web.Request, response: web.StreamResponse, body: bytes | None, *,
-           at: float, started: float, screening: Screening | None, dropped: bool) -> None:
+def record(journal: Journal, request: web.Request, response: web.StreamResponse, body: bytes | None, at: float,
+           started: float, screening: Screening | None, dropped: bool) -> None:
     """Append one request and its response to the journal: references only, in one tuple (journal.py)."""
     latency = time.perf_counter() - started
     path = request.path
@@ -80,7 +80,7 @@ def record(journal: Journal, request: web.Request, response: web.StreamResponse,
         size = len(body)
         if size > limit:
             body = body[:limit]
-    response_body = response.body if isinstance(response, web.Response) and not dropped else None
+    response_body = response.body if not dropped and isinstance(response, web.Response) else None
     response_size = 0
     if response_body is not None:
         if not isinstance(response_body, bytes):  # a streamed payload: not kept
@@ -89,9 +89,9 @@ def record(journal: Journal, request: web.Request, response: web.StreamResponse,
             response_size = len(response_body)
             if response_size > limit:
                 response_body = response_body[:limit]
-    journal.record(
+    journal.append((
         at, time.time() - latency, request.method, path, request.raw_path, request.version, request.scheme,
         request.raw_headers, body, size,
-        0 if dropped else response.status, tuple(response.headers.items()), response_body, response_size,
+        0 if dropped else response.status, response.headers, response_body, response_size,
         latency, screening, dropped,
-    )
+    ))

@@ -14,7 +14,7 @@ from aiohttp import web
 from emulator.clock import format_graph_datetime
 from emulator.graph import errors, requests
 from emulator.graph.auth import caller
-from emulator.graph.pipeline import json_response, read_json_body
+from emulator.graph.pipeline import Routes, json_response, read_json_body
 from emulator.runtime import RUNTIME
 from emulator.subscriptions.model import (
     DEFAULT_CREATOR_ID,
@@ -212,13 +212,13 @@ async def _reauthorize(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
-def add_routes(app: web.Application) -> None:
+def add_routes(routes: Routes) -> None:
     for version in VERSIONS:
         prefix = f"/{version}/subscriptions"
-        app.router.add_post(prefix, _create(version))
-        app.router.add_get(prefix, _list(version), allow_head=False)
-        app.router.add_get(prefix + "/{id}", _get(version), allow_head=False)
-        app.router.add_patch(prefix + "/{id}", _update(version))
-        app.router.add_delete(prefix + "/{id}", _delete)
-        app.router.add_post(prefix + "/{id}/reauthorize", _reauthorize)
+        routes.add_post(prefix, _create(version))
+        routes.add_get(prefix, _list(version), allow_head=False)
+        routes.add_get(prefix + "/{id}", _get(version), allow_head=False)
+        routes.add_patch(prefix + "/{id}", _update(version))
+        routes.add_delete(prefix + "/{id}", _delete)
+        routes.add_post(prefix + "/{id}/reauthorize", _reauthorize)
 

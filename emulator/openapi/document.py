@@ -15,7 +15,7 @@ from aiohttp import web
 
 from emulator import __version__
 from emulator.graph.permissions import route_key
-from emulator.graph.pipeline import json_response
+from emulator.graph.pipeline import Routes, json_response
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -146,6 +146,6 @@ async def openapi_json(request: web.Request) -> web.Response:
     return json_response(orjson.dumps({**document, "servers": [{"url": base}]}))
 
 
-def add_routes(app: web.Application) -> None:
-    app[_DOCUMENT] = []
-    app.router.add_get(PATH, openapi_json, allow_head=False)
+def add_routes(routes: Routes) -> None:
+    routes.app[_DOCUMENT] = []
+    routes.add_get(PATH, openapi_json, allow_head=False)

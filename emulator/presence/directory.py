@@ -13,7 +13,8 @@ import itertools
 import logging
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import NamedTuple
 
 from emulator.clock import Scheduler, TimerHandle
 from emulator.presence import states
@@ -138,20 +139,20 @@ class User:
         self.out_of_office: tuple[bool, str | None] = (False, None)
         self.availability, self.activity = states.OFFLINE
         self.sequence_number = ""
-        # Serialised bodies kept by the wire layer; cleared on every change.
-        self.wire_cache: dict[str, bytes] = {}
+        # Serialised bodies kept by the wire layer, under keys of its choosing; cleared on every change.
+        self.wire_cache: dict[object, bytes] = {}
 
 
-@dataclass(frozen=True, slots=True)
-class PresenceChange:
-    """A visible change of one user's presence."""
+class PresenceChange(NamedTuple):
+    """A visible change of one user's presence (a tuple: one is made per change, and a frozen dataclass
+    cost a setPresence 3%)."""
 
     user: User
     at: float
     sequence_number: str
     previous: tuple[str, str]
     # Which parts changed: any of "presence", "statusMessage", "outOfOfficeSettings".
-    parts: frozenset[str] = field(default_factory=frozenset)
+    parts: frozenset[str] = frozenset()
 
 
 def aggregate(user: User) -> tuple[str, str]:

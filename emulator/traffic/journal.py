@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, deque
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -51,7 +51,6 @@ DEFAULT_JOURNAL = JournalSettings.model_construct()  # not validated: that would
 # The request's headers as aiohttp parsed them (``request.raw_headers``): kept by reference, so recording
 # allocates nothing for them; decoded only when the journal is read.
 RawHeaders = tuple[tuple[bytes, bytes], ...]
-ResponseHeaders = tuple[tuple[str, str], ...]
 
 
 class HeaderList(list[tuple[str, str]]):
@@ -67,12 +66,14 @@ class HeaderList(list[tuple[str, str]]):
 
 # One recorded request, as the tuple the hot path stores: cheaper to make than any object.
 Record = tuple[
-    int,  # the entry's id
     float, float, str, str, str, Any, str,  # at, real_at, method, path, raw target, HTTP version, scheme
     RawHeaders, bytes | None, int,  # request headers as parsed, body (cut to the limit), full size
-    int, ResponseHeaders, bytes | None, int,  # status (0: dropped), response headers, body, full size
+    # status (0: dropped), the response's headers (by reference: aiohttp adds its own as it sends them),
+    # body (cut to the limit), full size
+    int, Mapping[str, str], bytes | None, int,
     float, Screening | None, bool,  # latency, what the gate decided, dropped
 ]
+# An entry's id is not stored: the ring holds consecutive ids, the newest being ``Journal.recorded()``.
 
 
 class JournalEntry:
@@ -82,8 +83,9 @@ class JournalEntry:
                  "request_headers", "request_size", "response_body", "response_headers", "response_size",
                  "scheme", "screening", "status", "version")
 
-    def __init__(self, record: Record) -> None:
-        (self.id, self.at, self.real_at, self.method, self.path, target, version, self.scheme,
+    def __init__(self, entry_id: int, record: Record) -> None:
+        self.id = entry_id
+        (self.at, self.real_at, self.method, self.path, target, version, self.scheme,
          raw_request_headers, self.request_body, self.request_size,
          self.status, response_headers, self.response_body, self.response_size,
          self.latency, self.screening, self.dropped) = record
@@ -92,7 +94,7 @@ class JournalEntry:
         self.request_headers = HeaderList(
             (name.decode("utf-8", "surrogateescape"), value.decode("utf-8", "surrogateescape"))
             for name, value in raw_request_headers if name)
-        self.response_headers = HeaderList(response_headers)
+        self.response_headers = HeaderList(response_headers.items())
         if not self.dropped and self.response_headers.get("Content-Length") is None:
             self.response_headers.append(("Content-Length", str(self.response_size)))
 
@@ -224,14 +226,9 @@ class Journal:
     def __len__(self) -> int:
         return len(self._entries)
 
-    def record(self, at: float, real_at: float, method: str, path: str, target: str, version: Any, scheme: str,
-               request_headers: RawHeaders, request_body: bytes | None, request_size: int, status: int,
-               response_headers: ResponseHeaders, response_body: bytes | None, response_size: int,
-               latency: float, screening: Screening | None, dropped: bool) -> None:
-        """Keep one request (see ``Record``); a full ring lets its oldest go. One flat tuple: the cheapest."""
-        self._entries.append((self._next_id, at, real_at, method, path, target, version, scheme, request_headers,
-                              request_body, request_size, status, response_headers, response_body,
-                              response_size, latency, screening, dropped))
+    def append(self, record: Record) -> None:
+        """Keep one request (see ``Record``) under the next id; a full ring lets its oldest go."""
+        self._entries.append(record)
         self._next_id += 1
 
     def clear(self) -> None:
@@ -248,7 +245,8 @@ class Journal:
 
     def entries(self, query: JournalQuery | None = None) -> list[JournalEntry]:
         """Matching entries, oldest first; with ``limit``, the most recent ones."""
-        items: Iterable[JournalEntry] = [JournalEntry(record) for record in self._entries]
+        first = self._next_id - len(self._entries)
+        items: Iterable[JournalEntry] = [JournalEntry(first + n, record) for n, record in enumerate(self._entries)]
         if query is not None:
             keep = query.predicate(self.default_app_id)
             items = [e for e in items if keep(e)]

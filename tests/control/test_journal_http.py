@@ -137,7 +137,9 @@ async def test_clear_empties_the_journal_and_the_retry_counts(client: TestClient
     summary = await (await client.get("/_emulator/requests/summary")).json()
     assert (summary["total"], summary["earlyRetries"]["total"], summary["recorded"]) == (0, 0, 2)
     await client.get(ALICE_PATH)  # the Retry-After given before the clear is forgotten too
-    assert (await journal(client))[0]["earlyRetry"] is None
+    after = await journal(client)
+    assert after[0]["earlyRetry"] is None
+    assert after[0]["id"] == 3  # ids go on counting after a clear: none is reused
 
 
 async def test_early_retries_are_flagged_in_the_entry_and_counted_in_the_summary(client: TestClient) -> None:
@@ -216,6 +218,7 @@ async def test_bodies_are_bounded_and_the_ring_keeps_the_newest(client: TestClie
         await client.get(ALICE_PATH)
     entries = await journal(client)
     assert len(entries) == 3 and entries[0]["method"] == "GET"  # the POST was the oldest: gone
+    assert [e["id"] for e in entries] == [2, 3, 4]  # ids are the requests' numbers, whatever the ring drops
     assert len(entries[0]["responseBody"]) == 10 and entries[0]["responseBodyTruncated"]
     assert entries[0]["responseBodySize"] > 10
     summary = await (await client.get("/_emulator/requests/summary")).json()

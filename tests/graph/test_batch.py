@@ -4,14 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-import aiohttp
 import pytest
-from aiohttp import web
 from aiohttp.test_utils import TestClient
 
 from emulator.app import create_app
-from emulator.graph import errors
-from emulator.graph.batch_routes import BATCH_ITEM
 from emulator.runtime import Runtime
 from emulator.tenant import TenantSettings
 from tests.conftest import START
@@ -168,45 +164,22 @@ async def test_strict_auth_applies_to_each_request(aiohttp_client: Any) -> None:
     assert responses["other"]["body"]["error"]["code"] == "Forbidden"
 
 
-async def test_sub_requests_pass_through_every_middleware(aiohttp_client: Any) -> None:
-    """What a later pipeline stage (journal, faults, throttling) sees: the batch and each request in it."""
-    seen: list[tuple[str, str, str | None]] = []
-
-    @web.middleware
-    async def record(request: web.Request, handler: Any) -> web.StreamResponse:
-        seen.append((request.method, request.path_qs, request.get(BATCH_ITEM)))
-        if request.path.endswith("/clearPresence"):  # a stage may answer on its own, e.g. a fault rule
-            raise errors.GraphError(503, "serviceNotAvailable", "injected", {"Retry-After": "7"})
-        return await handler(request)
-
-    app = create_app(Runtime(TenantSettings(clock_mode="manual", start=START)))
-    app.middlewares.append(record)
-    client: TestClient = await aiohttp_client(app)
+async def test_sub_requests_pass_through_the_pipeline_one_by_one(client: TestClient) -> None:
+    """What the pipeline's stages (faults, journal) see: each request of the batch, then the batch itself."""
+    resp = await client.post("/_emulator/faults", json={"path": "/**/clearPresence", "status": 503, "retryAfter": 7})
+    assert resp.status == 201
     status, body = await batch(client, [
         get("r", extra="ignored"),
         {"id": "c", "method": "POST", "url": f"/users/{ALICE}/presence/clearPresence?x=1",
          "headers": {**JSON, "Expect": "100-continue", "Content-Length": "999"}, "body": {"sessionId": "s"}},
         get("after", dependsOn=["c"])])
     assert status == 200
-    assert seen == [("POST", "/v1.0/$batch", None), ("GET", f"/v1.0/users/{ALICE}/presence", "r"),
-                    ("POST", f"/v1.0/users/{ALICE}/presence/clearPresence?x=1", "c")]
     responses = by_id(body)
     assert responses["c"]["status"] == 503 and responses["c"]["headers"]["Retry-After"] == "7"
     assert responses["c"]["body"]["error"]["code"] == "serviceNotAvailable"
     assert responses["after"]["status"] == 424
-
-
-async def test_a_dropped_connection_ends_the_batch(aiohttp_client: Any) -> None:
-    @web.middleware
-    async def drop(request: web.Request, handler: Any) -> web.StreamResponse:
-        if request.get(BATCH_ITEM) == "drop":  # what a fault rule that drops the connection does
-            request.protocol.force_close()
-            return web.Response(status=499)
-        return await handler(request)
-
-    app = create_app(Runtime(TenantSettings(clock_mode="manual", start=START)))
-    app.middlewares.append(drop)
-    client: TestClient = await aiohttp_client(app)
-    with pytest.raises(aiohttp.ClientError):
-        await client.post("/v1.0/$batch", json={"requests": [get("drop"), set_presence("later")]})
-    assert (await (await client.get(f"/v1.0/users/{ALICE}/presence")).json())["availability"] == "Offline"
+    journal = (await (await client.get("/_emulator/requests")).json())["value"]
+    assert [(e["method"], e["path"], e["query"], e["status"]) for e in journal] == [
+        ("GET", f"/v1.0/users/{ALICE}/presence", "", 200),
+        ("POST", f"/v1.0/users/{ALICE}/presence/clearPresence", "x=1", 503),
+        ("POST", "/v1.0/$batch", "", 200)]

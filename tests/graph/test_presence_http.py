@@ -164,6 +164,26 @@ async def test_status_message_extra_fields_only_on_own_reads(client: TestClient)
     assert "publishedDateTime" not in body["value"][0]["statusMessage"]
 
 
+async def test_odata_annotations_are_ignored_at_any_depth_even_escaped(client: TestClient) -> None:
+    """What msgraph-sdk sends: ``@odata.type`` beside the properties, in nested objects too."""
+    bodies = [
+        ('{"@odata.type": "#microsoft.graph.setStatusMessagePostRequestBody", "statusMessage": {'
+         '"message": {"@odata.type": "#microsoft.graph.itemBody", "content": "Lunch", "contentType": "text"}}}'),
+        '{"statusMessage": {"\\u0040odata.type": "#microsoft.graph.presenceStatusMessage", "message": {'
+        '"content": "Gym"}}}',
+    ]
+    for raw, content in zip(bodies, ("Lunch", "Gym"), strict=True):
+        resp = await client.post(f"/v1.0/users/{ALICE}/presence/setStatusMessage", data=raw,
+                                 headers={"Content-Type": "application/json"})
+        assert resp.status == 200, await resp.text()
+        assert (await read(client))["statusMessage"]["message"]["content"] == content
+    # Any other unknown property is still refused, wherever it is.
+    resp = await client.post(f"/v1.0/users/{ALICE}/presence/setStatusMessage",
+                             json={"statusMessage": {"message": {"content": "x", "colour": "red"}}})
+    assert resp.status == 400
+    assert "statusMessage.message.colour" in (await resp.json())["error"]["message"]
+
+
 async def test_status_message_expires_on_the_clock(client: TestClient, runtime: Runtime) -> None:
     await client.post(f"/v1.0/users/{ALICE}/presence/setStatusMessage", json={"statusMessage": {
         "message": {"content": "back at 3", "contentType": "text"},
@@ -204,6 +224,23 @@ async def test_get_presences_by_user_id(client: TestClient, version: str) -> Non
     assert [(p["id"], p["availability"], p["activity"]) for p in body["value"]] == [
         (ALICE, "Busy", "InACall"), (BOB, "Offline", "Offline")]
     assert all("statusMessage" in p and "outOfOfficeSettings" in p for p in body["value"])
+
+
+async def test_get_presences_repeated_reads_follow_every_change(client: TestClient) -> None:
+    """A second read is served from each user's cached body: it must still drop repeats, keep the order
+    asked, and show a change made since."""
+    await set_presence(client)
+    await set_presence(client, "Away", "Away", user=BOB)
+
+    async def bulk(ids: list[str]) -> list[tuple[str, str]]:
+        resp = await client.post("/v1.0/communications/getPresencesByUserId", json={"ids": ids})
+        assert resp.status == 200
+        return [(p["id"], p["availability"]) for p in (await resp.json())["value"]]
+
+    assert await bulk([ALICE, BOB]) == [(ALICE, "Busy"), (BOB, "Away")]
+    assert await bulk([BOB, ALICE, BOB, ALICE]) == [(BOB, "Away"), (ALICE, "Busy")]
+    await set_presence(client, "DoNotDisturb", "Presenting")
+    assert await bulk([BOB, ALICE]) == [(BOB, "Away"), (ALICE, "DoNotDisturb")]
 
 
 async def test_get_presences_650_ids_is_the_limit(client: TestClient) -> None:
