@@ -44,7 +44,10 @@ def load_cached(sources: Sequence[ScenarioSource], directory: Path | None = None
     folder's ``scenarios``) when it holds them; a ``ScenarioError`` as the loader raises it."""
     if any(source.data is None for source in sources):  # unreadable: the loader says so
         return _validate(sources)
-    folder = directory or cache_dir() / "scenarios"
+    try:
+        folder = directory or cache_dir() / "scenarios"
+    except (RuntimeError, KeyError):  # no home folder to put it in (a container user with no HOME or passwd entry)
+        return _validate(sources)
     key = cache_key(sources)
     entry = folder / f"{key}.pickle"
     scenario = _read(entry, key)

@@ -153,3 +153,17 @@ def test_old_entries_are_pruned(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     for n in range(4):
         load_cached([ScenarioSource(f"s{n}.yaml", b"users: []\n")], folder)
     assert len(entries(folder)) == 2
+
+
+def test_no_home_folder_at_all_means_no_cache(monkeypatch: pytest.MonkeyPatch) -> None:
+    import pwd
+
+    def unknown_user(uid: int) -> pwd.struct_passwd:
+        raise KeyError(uid)
+
+    monkeypatch.delenv("XDG_CACHE_HOME", raising=False)
+    monkeypatch.delenv("HOME", raising=False)
+    monkeypatch.setattr(pwd, "getpwuid", unknown_user)  # a container's user with no passwd entry
+    with pytest.raises(RuntimeError):
+        Path.home()
+    assert len(load_cached([default_source()]).users) == 5
