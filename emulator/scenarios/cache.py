@@ -99,7 +99,10 @@ def _validate(sources: Sequence[ScenarioSource]) -> Scenario:
 
 def _read(entry: Path, key: str) -> Scenario | None:
     try:
-        data = entry.read_bytes()
+        with open(entry, "rb") as handle:
+            if not _trusted(os.fstat(handle.fileno())):
+                return None
+            data = handle.read()
     except OSError:
         return None
     try:
@@ -107,6 +110,14 @@ def _read(entry: Path, key: str) -> Scenario | None:
     except Exception:  # a corrupt or foreign entry fails in many ways (unpickling, imports, attributes)
         return None
     return scenario if stored_key == key and isinstance(scenario, Scenario) else None
+
+
+def _trusted(stat: os.stat_result) -> bool:
+    """Whether an entry is this user's own, writable by no one else: unpickling runs what the bytes say, so an
+    entry someone else could have made (a cache folder in a shared place) is not read."""
+    if not hasattr(os, "getuid"):  # Windows: the user's profile folder is private
+        return True
+    return stat.st_uid == os.getuid() and not stat.st_mode & 0o022
 
 
 def _write(folder: Path, entry: Path, key: str, scenario: Scenario) -> None:

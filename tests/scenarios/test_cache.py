@@ -167,3 +167,22 @@ def test_no_home_folder_at_all_means_no_cache(monkeypatch: pytest.MonkeyPatch) -
     with pytest.raises(RuntimeError):
         Path.home()
     assert len(load_cached([default_source()]).users) == 5
+
+
+@pytest.mark.skipif(not hasattr(os, "getuid"), reason="POSIX owners and modes")
+def test_an_entry_others_could_have_written_is_not_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "cache"
+    source = default_source()
+    load_cached([source], folder)
+    (entry,) = entries(folder)
+    entry.chmod(0o666)  # anyone could have put these bytes there
+    monkeypatch.setattr(loader, "load_sources", lambda sources: pytest.fail("validated again"))
+    with pytest.raises(pytest.fail.Exception):
+        load_cached([source], folder)
+    monkeypatch.undo()
+    assert len(load_cached([source], folder).users) == 5  # validated, and the entry made again, private
+    assert entry.stat().st_mode & 0o777 == 0o600
+    monkeypatch.setattr(os, "getuid", lambda: os.stat(entry).st_uid + 1)  # another user's entry
+    monkeypatch.setattr(loader, "load_sources", lambda sources: pytest.fail("validated again"))
+    with pytest.raises(pytest.fail.Exception):
+        load_cached([source], folder)
