@@ -71,8 +71,9 @@ def cache_key(sources: Sequence[ScenarioSource]) -> str:
 
 def _code_fingerprint(root: Path = PACKAGE) -> bytes:
     """The emulator's modules and the parsing libraries by path, size and modification time: an edited
-    emulator (a work tree) or another library version makes new keys, as Python's own bytecode cache tells
-    an edited source by its size and time. Stat calls only: reading the code would cost what is saved."""
+    emulator (a work tree) or another install (pip writes every file afresh) makes new keys, as Python's own
+    bytecode cache tells an edited source by its size and time. Stat calls only: reading the code would cost
+    what the cache saves."""
     files: list[str] = []
     for directory, subdirectories, names in os.walk(root):
         subdirectories[:] = sorted(name for name in subdirectories if name != "__pycache__")
