@@ -79,7 +79,10 @@ def _code_fingerprint(root: Path = PACKAGE) -> bytes:
         subdirectories[:] = sorted(name for name in subdirectories if name != "__pycache__")
         files.extend(os.path.join(directory, name) for name in sorted(names) if name.endswith(".py"))
     for library in LIBRARIES:
-        spec = importlib.util.find_spec(library)
+        try:
+            spec = importlib.util.find_spec(library)
+        except (ImportError, ValueError):  # a module without a spec: it still has a name to key on
+            spec = None
         files.append(spec.origin if spec is not None and spec.origin else library)
     parts: list[str] = []
     for path in files:
