@@ -6,39 +6,22 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import orjson
 from aiohttp import web
-from pydantic import Field, field_validator
 
 from emulator.clock import format_graph_datetime
 from emulator.graph import errors, requests
 from emulator.graph.pipeline import Routes, json_response
 from emulator.runtime import RUNTIME
 from emulator.tenant import DEFAULT_APP_ID
-from emulator.tokens import DEFAULT_AUDIENCE, MAX_LIFETIME_SECONDS, TokenRequest, issuer_for
+from emulator.tokens import MAX_LIFETIME_SECONDS, TokenRequest, issuer_for
+
+if TYPE_CHECKING:
+    from emulator.control.bodies import TokenBody
 
 PREFIX = "/_emulator"
-
-
-class TokenBody(requests.GraphBody):
-    """What to put in the token. ``roles`` (non-empty) makes an application token; otherwise a delegated
-    token for ``oid`` with ``scp``. ``lifetime`` is an ISO 8601 duration on the emulated clock."""
-
-    oid: str | None = Field(default=None, description="The user (delegated) or service principal (application).")
-    tid: str | None = Field(default=None, description="Tenant id; the emulator's tenant when omitted.")
-    appid: str | None = Field(default=None, description="Application (client) id; a default one when omitted.")
-    scp: str | list[str] | None = Field(default=None, description="Delegated scopes, space-separated or a list.")
-    roles: list[str] | None = Field(default=None, description="Application roles; makes an app-only token.")
-    lifetime: str = Field(default="PT1H", description="ISO 8601 duration, on the emulated clock.")
-    aud: str = Field(default=DEFAULT_AUDIENCE, description="Audience; Graph's unless testing a wrong one.")
-
-    @field_validator("scp", "roles")
-    @classmethod
-    def _names(cls, value: str | list[str] | None) -> str | list[str] | None:
-        names = value.split() if isinstance(value, str) else value or []
-        if any(not name or name != name.strip() or " " in name for name in names):
-            raise ValueError("scope and role names must be non-empty and contain no spaces")
-        return value
 
 
 def token_request(body: TokenBody) -> TokenRequest:
@@ -61,7 +44,9 @@ def token_request(body: TokenBody) -> TokenRequest:
 
 
 async def mint_token(request: web.Request) -> web.Response:
-    body = requests.parse_body(TokenBody, await request.read())
+    from emulator.control import bodies  # pydantic, on first use
+
+    body = requests.parse_body(bodies.TokenBody, await request.read())
     wanted = token_request(body)
     tenant = request.app[RUNTIME].tenant
     now = tenant.clock.time()

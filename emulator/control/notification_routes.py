@@ -55,14 +55,11 @@ async def list_subscriptions(request: web.Request) -> web.Response:
     return json_response(orjson.dumps({"value": [subscription_dict(s) for s in found]}))
 
 
-class LifecycleBody(requests.GraphBody):
-    lifecycleEvent: str
-    remove: bool | None = None
-
-
 async def send_lifecycle(request: web.Request) -> web.Response:
     """``{"lifecycleEvent": "missed"|"subscriptionRemoved"|"reauthorizationRequired", "remove": bool}``."""
-    body = requests.parse_body(LifecycleBody, await request.read())
+    from emulator.control import bodies  # pydantic, on first use
+
+    body = requests.parse_body(bodies.LifecycleBody, await request.read())
     with graph_errors():
         subscription = _tenant(request).subscriptions.send_lifecycle(request.match_info["id"], body.lifecycleEvent,
                                                                      remove=body.remove)

@@ -21,28 +21,6 @@ from emulator.runtime import RUNTIME
 from emulator.tenant import Tenant
 
 
-class NewUserBody(requests.GraphBody):
-    id: str
-    userPrincipalName: str | None = None
-    displayName: str | None = None
-
-
-class TeamsSessionBody(requests.GraphBody):
-    availability: str
-    activity: str
-    # A Teams client names its own session; one is made up when absent.
-    sessionId: str | None = None
-    # ISO 8601; absent or null: the client stays signed in until the session is ended.
-    expirationDuration: str | None = None
-    # An Available session goes AvailableInactive, then Away, when its client sees no input (as setPresence).
-    fades: bool = True
-
-
-class OutOfOfficeBody(requests.GraphBody):
-    isOutOfOffice: bool
-    message: str | None = None
-
-
 def _tenant(request: web.Request) -> Tenant:
     return request.app[RUNTIME].tenant
 
@@ -59,7 +37,9 @@ def _existing(tenant: Tenant, user_ref: str) -> User:
 
 
 async def add_user(request: web.Request) -> web.Response:
-    body = requests.parse_body(NewUserBody, await read_json_body(request))
+    from emulator.control import bodies  # pydantic, on first use
+
+    body = requests.parse_body(bodies.NewUserBody, await read_json_body(request))
     user = _tenant(request).presence.add_user(body.id, body.userPrincipalName, body.displayName)
     return _user_response(user, status=201)
 
@@ -72,7 +52,9 @@ async def set_session(request: web.Request) -> web.Response:
     tenant = _tenant(request)
     user_ref = request.match_info["id"]
     tenant.presence.resolve(user_ref)  # a bad or unknown user is reported before the body
-    body = requests.parse_body(TeamsSessionBody, await read_json_body(request))
+    from emulator.control import bodies  # pydantic, on first use
+
+    body = requests.parse_body(bodies.TeamsSessionBody, await read_json_body(request))
     availability = states.normalise_availability(body.availability)
     activity = states.normalise_activity(body.activity)
     if availability is None:
@@ -103,7 +85,9 @@ async def set_out_of_office(request: web.Request) -> web.Response:
     tenant = _tenant(request)
     user_ref = request.match_info["id"]
     tenant.presence.resolve(user_ref)
-    body = requests.parse_body(OutOfOfficeBody, await read_json_body(request))
+    from emulator.control import bodies  # pydantic, on first use
+
+    body = requests.parse_body(bodies.OutOfOfficeBody, await read_json_body(request))
     user = tenant.presence.set_out_of_office(user_ref, body.isOutOfOffice, body.message or None)
     return _user_response(user)
 

@@ -20,19 +20,20 @@ import asyncio
 import base64
 import uuid
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
 from aiohttp import web
 from aiohttp.streams import StreamReader
 from multidict import CIMultiDict, CIMultiDictProxy
-from pydantic import BaseModel, ConfigDict, Field, StrictStr, ValidationError
 from yarl import URL
 
 from emulator.graph import errors
 from emulator.graph.pipeline import Routes, read_json_body
-from emulator.graph.requests import describe_validation_error
 from emulator.runtime import RUNTIME
+
+if TYPE_CHECKING:
+    from emulator.graph.bodies import BatchRequestItem
 
 VERSIONS = ("v1.0", "beta")
 MAX_REQUESTS = 20
@@ -46,27 +47,6 @@ _CONNECTION_HEADERS = frozenset({"content-length", "transfer-encoding", "connect
                                  "upgrade", "keep-alive", "te", "trailer"})
 
 
-class BatchRequestItem(BaseModel):
-    """One request of a batch. Unknown properties are ignored, as Graph does (msgraph-core, for one,
-    sends ``depends_on``, which is therefore not a dependency)."""
-
-    model_config = ConfigDict(extra="ignore", defer_build=True)
-
-    id: StrictStr = Field(min_length=1, description="Unique in the batch, compared case-insensitively.")
-    method: StrictStr = Field(description="GET, POST, PUT, PATCH or DELETE.")
-    url: StrictStr = Field(min_length=1, description="Relative to the version, e.g. /users/{id}/presence.")
-    headers: dict[str, StrictStr] | None = Field(
-        default=None, description="Required with a body, and must then include Content-Type.")
-    body: Any = Field(default=None, description="A JSON value, or a string for non-JSON content types.")
-    dependsOn: list[StrictStr] | None = Field(default=None, description="Ids that must run (and succeed) first.")
-
-
-class BatchRequestBody(BaseModel):
-    model_config = ConfigDict(extra="ignore", defer_build=True)
-
-    requests: list[BatchRequestItem] = Field(description=f"At most {MAX_REQUESTS} requests.")
-
-
 def parse_batch(raw: bytes) -> list[BatchRequestItem]:
     """The validated requests of a batch body; ``GraphError`` 400 for anything malformed."""
     try:
@@ -75,6 +55,10 @@ def parse_batch(raw: bytes) -> list[BatchRequestItem]:
         raise errors.malformed_json(str(exc)) from None
     if not isinstance(data, dict):
         raise errors.invalid_batch("A batch is a JSON object with a 'requests' array.")
+    from pydantic import ValidationError
+
+    from emulator.graph.bodies import BatchRequestBody, describe_validation_error
+
     try:
         items = BatchRequestBody.model_validate(data).requests
     except ValidationError as exc:

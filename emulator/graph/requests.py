@@ -1,23 +1,57 @@
 """Request bodies of the Graph presence actions, validated with pydantic, and the value types they carry.
 
-Parsing stays here; a handler gets a validated model or a ``GraphError`` that says which field is wrong.
+Parsing stays here; a handler gets a validated model or a ``GraphError`` that says which field is wrong. The
+models themselves are in ``bodies.py``, imported on first use: ``requests.SetPresenceBody`` and the like
+resolve through this module's ``__getattr__``, so that a start that only answers reads never imports pydantic.
 """
 
 from __future__ import annotations
 
 import functools
+import importlib
 import re
 import zoneinfo
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import orjson
-from pydantic import BaseModel, ConfigDict, ValidationError
 
 from emulator.graph import errors
 from emulator.presence import states
 from emulator.presence.directory import StatusExpiry
+
+if TYPE_CHECKING:
+    from emulator.graph.bodies import (
+        ClearPresenceBody,
+        DateTimeTimeZone,
+        EmptyBody,
+        GetPresencesBody,
+        GraphBody,
+        ItemBody,
+        SetPreferredBody,
+        SetPresenceBody,
+        SetStatusMessageBody,
+        StatusMessageBody,
+        SubscriptionBody,
+        SubscriptionUpdateBody,
+    )
+
+__all__ = [
+    "ClearPresenceBody", "DateTimeTimeZone", "EmptyBody", "GetPresencesBody", "GraphBody", "ItemBody",
+    "SetPreferredBody", "SetPresenceBody", "SetStatusMessageBody", "StatusMessageBody", "SubscriptionBody",
+    "SubscriptionUpdateBody",
+]
+Body = TypeVar("Body", bound="GraphBody")
+
+
+def __getattr__(name: str) -> Any:
+    """The body models, imported on first use and then kept here as ordinary attributes."""
+    if name not in __all__:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module("emulator.graph.bodies"), name)
+    globals()[name] = value
+    return value
 
 _DURATION = re.compile(
     r"^P(?!$)(?:(?P<weeks>\d+(?:\.\d+)?)W)?(?:(?P<days>\d+(?:\.\d+)?)D)?"
@@ -85,61 +119,6 @@ def resolve_date_time_zone(date_time: str, time_zone: str) -> float:
         raise ValueError(f"'{date_time}' in '{time_zone}' is outside the representable range") from None
 
 
-class GraphBody(BaseModel):
-    """Base of the action bodies: strict types and unknown properties rejected (as OData does). ``@odata.*``
-    annotations are ignored: ``parse_body`` drops them before validation."""
-
-    model_config = ConfigDict(strict=True, extra="forbid", defer_build=True)
-
-
-class SetPresenceBody(GraphBody):
-    sessionId: str
-    availability: str
-    activity: str
-    expirationDuration: str | None = None
-
-
-class ClearPresenceBody(GraphBody):
-    sessionId: str
-
-
-class SetPreferredBody(GraphBody):
-    availability: str
-    activity: str
-    expirationDuration: str | None = None
-
-
-class EmptyBody(GraphBody):
-    pass
-
-
-class ItemBody(GraphBody):
-    content: str | None = None
-    contentType: str | None = None
-
-
-class DateTimeTimeZone(GraphBody):
-    dateTime: str
-    timeZone: str
-
-
-class StatusMessageBody(GraphBody):
-    message: ItemBody | None = None
-    expiryDateTime: DateTimeTimeZone | None = None
-    publishedDateTime: str | None = None
-
-
-class SetStatusMessageBody(GraphBody):
-    statusMessage: StatusMessageBody | None
-
-
-class GetPresencesBody(GraphBody):
-    ids: list[str]
-
-
-Body = TypeVar("Body", bound=GraphBody)
-
-
 def json_object(raw: bytes) -> dict[str, Any]:
     """A JSON object body; an empty body counts as ``{}``, anything else is a Graph 400."""
     try:
@@ -168,24 +147,14 @@ def parse_body(model: type[Body], raw: bytes) -> Body:
     # every action, and most bodies have neither.
     if b"@odata." in raw or b"\\u" in raw:
         data = without_annotations(data)
+    from pydantic import ValidationError  # imported by the model already: a dictionary look-up
+
     try:
         return model.model_validate(data)
     except ValidationError as exc:
+        from emulator.graph.bodies import describe_validation_error
+
         raise errors.invalid_argument(describe_validation_error(exc)) from None
-
-
-def describe_validation_error(exc: ValidationError) -> str:
-    parts = []
-    for err in exc.errors():
-        where = ".".join(str(p) for p in err["loc"]) or "body"
-        kind = err["type"]
-        if kind == "missing":
-            parts.append(f"The property '{where}' is required.")
-        elif kind == "extra_forbidden":
-            parts.append(f"The property '{where}' does not exist on this action's parameters.")
-        else:
-            parts.append(f"The property '{where}' is invalid: {err['msg']}.")
-    return " ".join(parts)
 
 
 # -- field checks shared by the actions ------------------------------------------------------------------

@@ -30,34 +30,6 @@ VERSIONS = ("v1.0", "beta")
 Handler = Callable[[web.Request], Awaitable[web.Response]]
 
 
-class SubscriptionBody(requests.GraphBody):
-    changeType: str
-    notificationUrl: str
-    resource: str
-    expirationDateTime: str
-    clientState: str | None = None
-    lifecycleNotificationUrl: str | None = None
-    includeResourceData: bool | None = None
-    encryptionCertificate: str | None = None
-    encryptionCertificateId: str | None = None
-    latestSupportedTlsVersion: str | None = None
-    notificationQueryOptions: str | None = None
-    notificationUrlAppId: str | None = None
-    notificationContentType: str | None = None
-    # Read-only properties an SDK may echo back; ignored.
-    id: str | None = None
-    applicationId: str | None = None
-    creatorId: str | None = None
-
-
-class SubscriptionUpdateBody(requests.GraphBody):
-    expirationDateTime: str | None = None
-    notificationUrl: str | None = None
-    encryptionCertificate: str | None = None
-    encryptionCertificateId: str | None = None
-    lifecycleNotificationUrl: str | None = None
-
-
 def subscription_dict(subscription: Subscription, *, hide_client_state: bool = False) -> dict[str, Any]:
     s = subscription
     return {
@@ -132,7 +104,7 @@ async def _validate(tenant: Tenant, subscription_id: str, *urls: str) -> None:
 def _create(version: str) -> Handler:
     async def handler(request: web.Request) -> web.Response:
         tenant = _tenant(request)
-        body = requests.parse_body(SubscriptionBody, await read_json_body(request))
+        body = requests.parse_body(requests.SubscriptionBody, await read_json_body(request))
         who = caller(request)
         with graph_errors():
             draft = tenant.subscriptions.draft(
@@ -176,7 +148,7 @@ def _get(version: str) -> Handler:
 def _update(version: str) -> Handler:
     async def handler(request: web.Request) -> web.Response:
         tenant = _tenant(request)
-        body = requests.parse_body(SubscriptionUpdateBody, await read_json_body(request))
+        body = requests.parse_body(requests.SubscriptionUpdateBody, await read_json_body(request))
         if body.lifecycleNotificationUrl is not None:
             raise errors.subscription_invalid("lifecycleNotificationUrl can only be set when the subscription is "
                                               "created.")

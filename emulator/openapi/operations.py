@@ -11,13 +11,11 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
-from emulator.control import users as control_users
-from emulator.control.auth_routes import TokenBody
-from emulator.control.notification_routes import LifecycleBody
-from emulator.graph import requests
-from emulator.graph.batch_routes import BatchRequestBody
+from emulator.control import bodies as control_bodies
+from emulator.control.bodies import LifecycleBody, TokenBody
+from emulator.graph import bodies as graph_bodies
+from emulator.graph.bodies import BatchRequestBody, SubscriptionBody, SubscriptionUpdateBody
 from emulator.graph.permissions import ACTION_NAMES
-from emulator.graph.subscription_routes import SubscriptionBody, SubscriptionUpdateBody
 from emulator.openapi import schemas
 from emulator.openapi import traffic_schemas as traffic
 from emulator.traffic.journal import JournalSettings
@@ -40,11 +38,11 @@ class Operation:
 
 
 _ACTION_BODIES: dict[str, tuple[type[BaseModel], bool]] = {
-    "setPresence": (requests.SetPresenceBody, True),
-    "clearPresence": (requests.ClearPresenceBody, True),
-    "setUserPreferredPresence": (requests.SetPreferredBody, True),
-    "clearUserPreferredPresence": (requests.EmptyBody, False),
-    "setStatusMessage": (requests.SetStatusMessageBody, True),
+    "setPresence": (graph_bodies.SetPresenceBody, True),
+    "clearPresence": (graph_bodies.ClearPresenceBody, True),
+    "setUserPreferredPresence": (graph_bodies.SetPreferredBody, True),
+    "clearUserPreferredPresence": (graph_bodies.EmptyBody, False),
+    "setStatusMessage": (graph_bodies.SetStatusMessageBody, True),
 }
 
 _READ_DOC = "GUIDs, or a scenario user's userPrincipalName. Any GUID is a user (Offline) unless a scenario " \
@@ -60,7 +58,7 @@ OPERATIONS: dict[str, Operation] = {
                                   description="The user is the bearer token's oid; 400 without one."),
     "POST /communications/getPresencesByUserId": Operation(
         "Get the presence of up to 650 users", "presence", schemas.PresenceCollection,
-        body=requests.GetPresencesBody, body_required=True),
+        body=graph_bodies.GetPresencesBody, body_required=True),
     **{
         f"POST {prefix}/{name}": Operation(f"{name} ({where})", "presence", None,
                                            body=_ACTION_BODIES[name][0], body_required=_ACTION_BODIES[name][1])
@@ -118,15 +116,15 @@ OPERATIONS: dict[str, Operation] = {
     "GET /_emulator/openapi.json": Operation("This document", "control", schemas.OpenApiDocument),
     # -- users, for what Graph cannot do (docs/dashboard.md) ----------------------------------------------
     "POST /_emulator/users": Operation("Add a user (or name one)", "users", schemas.UserState, status=201,
-                                       body=control_users.NewUserBody, body_required=True),
+                                       body=control_bodies.NewUserBody, body_required=True),
     "GET /_emulator/users/{}": Operation("One user's full state, by id or userPrincipalName", "users",
                                          schemas.UserState),
     "POST /_emulator/users/{}/sessions": Operation(
         "A Teams-client session with any availability/activity of Graph's enums", "users", schemas.UserState,
-        status=201, body=control_users.TeamsSessionBody, body_required=True),
+        status=201, body=control_bodies.TeamsSessionBody, body_required=True),
     "DELETE /_emulator/users/{}/sessions/{}": Operation("End a session", "users", schemas.UserState),
     "POST /_emulator/users/{}/outOfOffice": Operation("Set out of office", "users", schemas.UserState,
-                                                      body=control_users.OutOfOfficeBody, body_required=True),
+                                                      body=control_bodies.OutOfOfficeBody, body_required=True),
     # -- the dashboard -------------------------------------------------------------------------------------
     "GET /_emulator/ui": Operation("The dashboard", "dashboard", media_type="text/html"),
     "GET /_emulator/ui/": Operation("The dashboard", "dashboard", media_type="text/html"),
