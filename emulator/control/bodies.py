@@ -3,10 +3,15 @@
 
 from __future__ import annotations
 
-from pydantic import Field, field_validator
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic.alias_generators import to_camel
 
 from emulator.graph.bodies import GraphBody
 from emulator.tokens import DEFAULT_AUDIENCE
+from emulator.traffic.journal import DEFAULT_CAPACITY, DEFAULT_MAX_BODY, JournalSettings
+from emulator.traffic.throttle import ThrottleCode, ThrottleSettings
 
 
 class NewUserBody(GraphBody):
@@ -55,3 +60,33 @@ class TokenBody(GraphBody):
         if any(not name or name != name.strip() or " " in name for name in names):
             raise ValueError("scope and role names must be non-empty and contain no spaces")
         return value
+
+
+class _Settings(BaseModel):
+    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True,
+                              defer_build=True)
+
+
+class JournalSettingsBody(_Settings):
+    """``POST /_emulator/requests/settings``: a ``JournalSettings``, in camelCase."""
+
+    capacity: int = Field(default=DEFAULT_CAPACITY, ge=0, le=1_000_000, description="0 turns the journal off.")
+    max_body_bytes: int = Field(default=DEFAULT_MAX_BODY, ge=0, le=4 * 1024 * 1024)
+    record_control_plane: bool = False
+
+    def settings(self) -> JournalSettings:
+        return JournalSettings(self.capacity, self.max_body_bytes, self.record_control_plane)
+
+
+class ThrottleSettingsBody(_Settings):
+    """``POST /_emulator/throttling``: a ``ThrottleSettings``, in camelCase. Which fields go together is
+    checked by ``ThrottleSettings`` itself (a ``ValueError``)."""
+
+    enabled: bool = True
+    preset: Literal["1500", "10000"] | None = None
+    limit: int | None = Field(default=None, ge=1, le=10_000_000)
+    window_seconds: float | None = Field(default=None, gt=0, le=86_400)
+    code: ThrottleCode = "activityLimitReached"
+
+    def settings(self) -> ThrottleSettings:
+        return ThrottleSettings(self.enabled, self.preset, self.limit, self.window_seconds, self.code)

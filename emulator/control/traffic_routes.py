@@ -19,22 +19,25 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import orjson
 from aiohttp import web
-from pydantic import BaseModel, ValidationError
 
 from emulator.graph import errors
 from emulator.graph.errors import GraphError
 from emulator.graph.pipeline import Routes, json_response
 from emulator.runtime import RUNTIME
 from emulator.tenant import Tenant
-from emulator.traffic.fault_rules import FAULT_RULE, FAULT_RULES
 from emulator.traffic.faults import DuplicateRuleId
 from emulator.traffic.har import har_log
-from emulator.traffic.journal import JournalQuery, JournalSettings
-from emulator.traffic.throttle import ThrottleSettings
+from emulator.traffic.throttle import OFF
+
+# pydantic and what is built on it load with the first request that needs them, not at serve's start.
+if TYPE_CHECKING:
+    from pydantic import BaseModel, ValidationError
+
+    from emulator.traffic.journal_query import JournalQuery
 
 PREFIX = "/_emulator"
 _TAGS = {"request", "delivery"}
@@ -69,12 +72,14 @@ async def _json(request: web.Request) -> Any:
         raise errors.malformed_json(str(exc)) from None
 
 
-M = TypeVar("M", bound=BaseModel)
+M = TypeVar("M", bound="BaseModel")
 
 
 def _validate(model: type[M], data: Any, what: str) -> M:
     if not isinstance(data, dict):
         raise errors.invalid_argument(f"Invalid {what}: the body must be a JSON object.")
+    from pydantic import ValidationError
+
     try:
         return model.model_validate(data)
     except ValidationError as exc:
@@ -88,6 +93,8 @@ def _ok(body: Any, status: int = 200) -> web.Response:
 # -- the journal ---------------------------------------------------------------------------------------------
 
 def _query(request: web.Request) -> JournalQuery:
+    from emulator.traffic.journal_query import JournalQuery
+
     params: dict[str, str] = {}
     for name, value in request.query.items():
         if name in params:
@@ -122,16 +129,18 @@ async def summarise_requests(request: web.Request) -> web.Response:
 
 
 async def get_journal_settings(request: web.Request) -> web.Response:
-    return _ok(_tenant(request).journal.settings.model_dump(by_alias=True))
+    return _ok(_tenant(request).journal.settings.to_json())
 
 
 async def set_journal_settings(request: web.Request) -> web.Response:
     journal = _tenant(request).journal
     data = await _json(request)
     if isinstance(data, dict):
-        data = {**journal.settings.model_dump(by_alias=True), **data}
-    journal.configure(_validate(JournalSettings, data, "journal settings"))
-    return _ok(journal.settings.model_dump(by_alias=True))
+        data = {**journal.settings.to_json(), **data}
+    from emulator.control.bodies import JournalSettingsBody
+
+    journal.configure(_validate(JournalSettingsBody, data, "journal settings").settings())
+    return _ok(journal.settings.to_json())
 
 
 # -- fault rules -----------------------------------------------------------------------------------------
@@ -142,6 +151,10 @@ async def list_faults(request: web.Request) -> web.Response:
 
 
 async def add_faults(request: web.Request) -> web.Response:
+    from pydantic import ValidationError
+
+    from emulator.traffic.fault_rules import FAULT_RULE, FAULT_RULES
+
     tenant = _tenant(request)
     data = await _json(request)
     try:
@@ -200,13 +213,20 @@ async def get_throttling(request: web.Request) -> web.Response:
 
 async def set_throttling(request: web.Request) -> web.Response:
     tenant = _tenant(request)
-    tenant.gate.configure_throttle(_validate(ThrottleSettings, await _json(request), "throttling"))
+    from emulator.control.bodies import ThrottleSettingsBody
+
+    body = _validate(ThrottleSettingsBody, await _json(request), "throttling")
+    try:
+        settings = body.settings()
+    except ValueError as exc:  # fields that do not go together
+        raise errors.invalid_argument(f"Invalid throttling: {exc}.") from None
+    tenant.gate.configure_throttle(settings)
     return _ok(_throttle_state(tenant))
 
 
 async def clear_throttling(request: web.Request) -> web.Response:
     tenant = _tenant(request)
-    tenant.gate.configure_throttle(ThrottleSettings(enabled=False))
+    tenant.gate.configure_throttle(OFF)
     return _ok(_throttle_state(tenant))
 
 

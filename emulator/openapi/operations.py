@@ -18,8 +18,6 @@ from emulator.graph.bodies import BatchRequestBody, SubscriptionBody, Subscripti
 from emulator.graph.permissions import ACTION_NAMES
 from emulator.openapi import schemas
 from emulator.openapi import traffic_schemas as traffic
-from emulator.traffic.journal import JournalSettings
-from emulator.traffic.throttle import ThrottleSettings
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,7 +143,8 @@ OPERATIONS: dict[str, Operation] = {
     "GET /_emulator/requests/settings": Operation("The journal's settings", "journal",
                                                   traffic.JournalSettingsState),
     "POST /_emulator/requests/settings": Operation("Change the journal's settings", "journal",
-                                                   traffic.JournalSettingsState, body=JournalSettings),
+                                                   traffic.JournalSettingsState,
+                                                   body=control_bodies.JournalSettingsBody),
     "GET /_emulator/faults": Operation("The fault rules, with how often each matched and fired", "faults",
                                        traffic.FaultRules),
     "POST /_emulator/faults": Operation(
@@ -157,6 +156,7 @@ OPERATIONS: dict[str, Operation] = {
     "GET /_emulator/throttling": Operation("The throttle and each application's count in its window",
                                            "throttling", traffic.ThrottlingState),
     "POST /_emulator/throttling": Operation("Set the throttle: a preset, a custom limit, or off", "throttling",
-                                            traffic.ThrottlingState, body=ThrottleSettings, body_required=True),
+                                            traffic.ThrottlingState, body=control_bodies.ThrottleSettingsBody,
+                                            body_required=True),
     "DELETE /_emulator/throttling": Operation("Throttling off", "throttling", traffic.ThrottlingState),
 }

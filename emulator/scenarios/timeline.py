@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Any
 
 from emulator.clock import Scheduler, TimerHandle, format_graph_datetime, to_datetime
 from emulator.presence.directory import PresenceDirectory, SessionNotFound, StatusExpiry
-from emulator.traffic.fault_rules import DeliveryFault, RequestFault
 
 if TYPE_CHECKING:
     from emulator.subscriptions.store import SubscriptionStore
+    from emulator.traffic.fault_rules import DeliveryFault, RequestFault
 
 # How late (a real-time driver's wake-up) an occurrence must run for the timeline to show its own time.
 LATE_SECONDS = 0.001

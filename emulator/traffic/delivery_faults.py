@@ -25,12 +25,12 @@ from typing import TYPE_CHECKING
 
 from emulator.clock import TimerHandle, format_graph_datetime
 from emulator.delivery.deliverer import AttemptResult, OutgoingBatch, Send
-from emulator.traffic.fault_rules import DEFAULT_HOLD_FOR
 
 if TYPE_CHECKING:
     from emulator.tenant import Tenant
 
 Interceptor = Callable[[OutgoingBatch, Send], Awaitable[AttemptResult]]
+DEFAULT_HOLD_FOR = 60.0  # emulated seconds an out-of-order POST waits for the URL's next one (holdFor: PT1M)
 
 
 @dataclass

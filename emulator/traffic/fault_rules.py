@@ -11,7 +11,6 @@ the emulated clock, then ``nth``/``times`` (counted over the requests that got t
 
 from __future__ import annotations
 
-import fnmatch
 import re
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
@@ -19,9 +18,10 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, TypeAdapter, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
+from emulator.traffic.paths import path_regex
+
 METHODS = frozenset({"GET", "POST", "PATCH", "PUT", "DELETE", "HEAD", "OPTIONS"})
 MAX_LATENCY = 120.0  # real seconds: longer would outlast every client's timeout and only hang a test run
-DEFAULT_HOLD_FOR = 60.0  # emulated seconds an out-of-order POST waits for the URL's next one (holdFor: PT1M)
 _RULE_ID = re.compile(r"^[A-Za-z0-9_.:-]{1,64}$")
 
 
@@ -197,39 +197,3 @@ FaultRule = Annotated[
 FAULT_RULE: TypeAdapter[RequestFault | DeliveryFault] = TypeAdapter(FaultRule, config=ConfigDict(defer_build=True))
 FAULT_RULES: TypeAdapter[list[RequestFault | DeliveryFault]] = TypeAdapter(
     list[FaultRule], config=ConfigDict(defer_build=True))
-
-
-def path_regex(pattern: str) -> str:
-    """The regular expression (source) for a path glob, or the text after ``re:``; ValueError if invalid."""
-    if pattern.startswith("re:"):
-        source = pattern[3:]
-        try:
-            re.compile(source)
-        except re.error as exc:
-            raise ValueError(f"'{source}' is not a regular expression: {exc}") from None
-        return source
-    if not pattern:
-        raise ValueError("a path pattern must not be empty")
-    out: list[str] = []
-    i = 0
-    while i < len(pattern):
-        char = pattern[i]
-        if pattern.startswith("**", i):
-            out.append(".*")
-            i += 2
-            continue
-        if char == "*":
-            out.append("[^/]*")
-        elif char == "?":
-            out.append("[^/]")
-        elif char == "[":
-            end = pattern.find("]", i + 1)
-            if end < 0:
-                raise ValueError(f"'{pattern}' has a '[' without its ']'")
-            out.append(fnmatch.translate(pattern[i:end + 1])[4:-3])  # fnmatch's own class syntax ([!a-z])
-            i = end + 1
-            continue
-        else:
-            out.append(re.escape(char))
-        i += 1
-    return "".join(out)

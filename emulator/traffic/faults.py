@@ -11,10 +11,14 @@ import random
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from emulator.clock import format_graph_datetime
-from emulator.traffic.fault_rules import DEFAULT_HOLD_FOR, DeliveryFault, RequestFault, path_regex
+from emulator.traffic.delivery_faults import DEFAULT_HOLD_FOR
+from emulator.traffic.paths import path_regex
+
+if TYPE_CHECKING:  # the rules are pydantic models: loaded with the first rule, not at every start
+    from emulator.traffic.fault_rules import DeliveryFault, RequestFault
 
 _CACHE_LIMIT = 4096
 
@@ -126,7 +130,7 @@ class FaultBook:
         self._next = next_number
         for installed in batch:
             self._by_id[installed.id] = installed
-            target = self._request_rules if isinstance(installed.rule, RequestFault) else self._delivery_rules
+            target = self._request_rules if installed.rule.target == "request" else self._delivery_rules
             target.append(installed)
         self._recompile()
         return batch
@@ -135,7 +139,7 @@ class FaultBook:
         installed = self._by_id.pop(rule_id, None)
         if installed is None:
             return False
-        target = self._request_rules if isinstance(installed.rule, RequestFault) else self._delivery_rules
+        target = self._request_rules if installed.rule.target == "request" else self._delivery_rules
         target.remove(installed)
         self._recompile()
         return True
@@ -151,8 +155,7 @@ class FaultBook:
         self._per_rule = []
         parts: list[str] = []
         for installed in self._request_rules:
-            rule = installed.rule
-            assert isinstance(rule, RequestFault)
+            rule = cast("RequestFault", installed.rule)
             methods = rule.methods()
             method = "[A-Z]+" if methods is None else "(?:" + "|".join(sorted(methods)) + ")"
             path = ".*" if rule.path is None else path_regex(rule.path)
@@ -181,8 +184,7 @@ class FaultBook:
     def for_request(self, method: str, path: str, app_id: str, now: float) -> RequestFault | None:
         """The rule that fires for this request, if any; counts the request against every rule it reaches."""
         for installed in self.candidates(method, path):
-            rule = installed.rule
-            assert isinstance(rule, RequestFault)
+            rule = cast("RequestFault", installed.rule)
             if rule.application_id is not None and rule.application_id.lower() != app_id.lower():
                 continue
             if installed.fires(now):
@@ -198,8 +200,7 @@ class FaultBook:
         until the same subscription's next notification has been sent.
         """
         for installed in self._delivery_rules:
-            rule = installed.rule
-            assert isinstance(rule, DeliveryFault)
+            rule = cast("DeliveryFault", installed.rule)
             if rule.subscription_id is not None and rule.subscription_id.lower() != subscription_id.lower():
                 continue
             if rule.change_type is not None and rule.change_type.lower() != change_type.lower():

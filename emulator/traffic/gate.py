@@ -20,12 +20,14 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from emulator.clock import Clock
-from emulator.traffic.fault_rules import DeliveryFault, RequestFault
 from emulator.traffic.faults import FaultBook, InstalledRule
 from emulator.traffic.throttle import Throttle, ThrottleSettings
+
+if TYPE_CHECKING:
+    from emulator.traffic.fault_rules import DeliveryFault, RequestFault
 
 _PENDING_LIMIT = 4096
 

@@ -10,41 +10,36 @@ from __future__ import annotations
 import math
 import re
 from collections import deque
+from dataclasses import dataclass
 from typing import Literal
-
-from pydantic import BaseModel, ConfigDict, Field, model_validator
-from pydantic.alias_generators import to_camel
 
 PRESETS: dict[str, tuple[int, float]] = {"1500": (1500, 30.0), "10000": (10000, 30.0)}
 ThrottleCode = Literal["activityLimitReached", "TooManyRequests"]
 _CUSTOM = re.compile(r"^\s*(\d+)\s*/\s*(\d+(?:\.\d+)?)\s*s?\s*$")
 
 
-class ThrottleSettings(BaseModel):
+@dataclass(frozen=True, slots=True)
+class ThrottleSettings:
     """Throttling as set by ``serve --throttle`` or ``POST /_emulator/throttling``.
 
     ``{"preset": "1500"}``, ``{"preset": "10000"}``, ``{"limit": 50, "windowSeconds": 10}``, or
     ``{"enabled": false}``. ``code`` is the error code of the 429 body: Microsoft documents none for presence;
     ``activityLimitReached`` is the documented code for "the app or user has been throttled" (errors.md).
+    A plain value: the HTTP body is validated by ``control/bodies.py``'s ``ThrottleSettingsBody``.
     """
-
-    model_config = ConfigDict(extra="forbid", alias_generator=to_camel, populate_by_name=True, frozen=True,
-                              defer_build=True)  # built at first use, not at serve's start
 
     enabled: bool = True
     preset: Literal["1500", "10000"] | None = None
-    limit: int | None = Field(default=None, ge=1, le=10_000_000)
-    window_seconds: float | None = Field(default=None, gt=0, le=86_400)
+    limit: int | None = None
+    window_seconds: float | None = None
     code: ThrottleCode = "activityLimitReached"
 
-    @model_validator(mode="after")
-    def _limit_and_window(self) -> ThrottleSettings:
+    def __post_init__(self) -> None:
         if self.enabled and self.preset is not None and (self.limit is not None or self.window_seconds is not None):
             raise ValueError("give either 'preset' or 'limit' (and 'windowSeconds'), not both")
         if self.enabled and self.preset is None and self.limit is None:
             raise ValueError("give 'preset' (\"1500\" or \"10000\") or 'limit' (with 'windowSeconds', 30 by "
                              "default), or 'enabled': false")
-        return self
 
     @property
     def max_requests(self) -> int:
@@ -72,8 +67,7 @@ class ThrottleSettings(BaseModel):
         }
 
 
-# Built without validating: validation would build the model now, at every start, for a value known good.
-OFF = ThrottleSettings.model_construct(enabled=False)
+OFF = ThrottleSettings(enabled=False)
 
 
 def parse_throttle_flag(text: str) -> ThrottleSettings:

@@ -5,8 +5,9 @@ from datetime import timedelta
 import pytest
 from pydantic import ValidationError
 
-from emulator.traffic.fault_rules import FAULT_RULE, FAULT_RULES, DeliveryFault, RequestFault, path_regex
+from emulator.traffic.fault_rules import FAULT_RULE, FAULT_RULES, DeliveryFault, RequestFault
 from emulator.traffic.faults import DuplicateRuleId, FaultBook
+from emulator.traffic.paths import path_regex
 
 T0 = 1_790_000_000.0
 USER = "/v1.0/users/fa8bf3dc-eca7-46b7-bad1-db199b62afc3/presence"
