@@ -63,6 +63,21 @@ def test_a_cached_start_imports_neither_yaml_nor_the_scenario_models(tmp_path: P
     assert len(entries(tmp_path / "graph-presence-emulator" / "scenarios")) == 1
 
 
+def test_a_cached_start_imports_no_pydantic_until_serve_loads_the_request_models(tmp_path: Path) -> None:
+    """serve's start, as far as listening: pydantic (a fifth of a bare aiohttp app's start) is not imported;
+    ``load_request_models``, which serve runs beside the loop once it listens, brings it in."""
+    probe = ("import sys; from emulator.cli import load_scenario_or_exit, load_request_models; "
+             "from emulator.app import create_app; from emulator.runtime import Runtime; "
+             "from emulator.scenarios.install import use_scenario; "
+             "scenario = load_scenario_or_exit(None); runtime = Runtime(); create_app(runtime); "
+             "use_scenario(runtime, scenario, clock_mode=None, speed=None); "
+             "before = 'pydantic' in sys.modules; load_request_models(); print(before, 'pydantic' in sys.modules)")
+    env = {**os.environ, "XDG_CACHE_HOME": str(tmp_path)}
+    runs = [subprocess.run([sys.executable, "-c", probe], env=env, capture_output=True, text=True, timeout=60,
+                           check=True).stdout.strip() for _ in range(2)]
+    assert runs == ["True True", "False True"]  # a miss validates the scenario with pydantic; a hit does not
+
+
 def test_changed_content_is_validated_again_even_with_the_same_size_and_time(tmp_path: Path) -> None:
     office = tmp_path / "office.yaml"
     office.write_text(OFFICE)
