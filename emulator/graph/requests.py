@@ -147,13 +147,15 @@ def parse_body(model: type[Body], raw: bytes) -> Body:
     # every action, and most bodies have neither.
     if b"@odata." in raw or b"\\u" in raw:
         data = without_annotations(data)
-    from pydantic import ValidationError  # imported by the model already: a dictionary look-up
-
     try:
         return model.model_validate(data)
-    except ValidationError as exc:
+    except ValueError as exc:  # pydantic's ValidationError is one: naming it would be an import on every call
+        from pydantic import ValidationError
+
         from emulator.graph.bodies import describe_validation_error
 
+        if not isinstance(exc, ValidationError):
+            raise
         raise errors.invalid_argument(describe_validation_error(exc)) from None
 
 
