@@ -11,7 +11,7 @@ from pydantic.alias_generators import to_camel
 from emulator.graph.bodies import GraphBody
 from emulator.tokens import DEFAULT_AUDIENCE
 from emulator.traffic.journal import DEFAULT_CAPACITY, DEFAULT_MAX_BODY, JournalSettings
-from emulator.traffic.throttle import ThrottleCode, ThrottleSettings
+from emulator.traffic.throttle import MAX_LIMIT, MAX_WINDOW_SECONDS, ThrottleCode, ThrottleSettings
 
 
 class NewUserBody(GraphBody):
@@ -84,8 +84,8 @@ class ThrottleSettingsBody(_Settings):
 
     enabled: bool = True
     preset: Literal["1500", "10000"] | None = None
-    limit: int | None = Field(default=None, ge=1, le=10_000_000)
-    window_seconds: float | None = Field(default=None, gt=0, le=86_400)
+    limit: int | None = Field(default=None, ge=1, le=MAX_LIMIT)
+    window_seconds: float | None = Field(default=None, gt=0, le=MAX_WINDOW_SECONDS)
     code: ThrottleCode = "activityLimitReached"
 
     def settings(self) -> ThrottleSettings:

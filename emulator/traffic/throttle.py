@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from typing import Literal
 
 PRESETS: dict[str, tuple[int, float]] = {"1500": (1500, 30.0), "10000": (10000, 30.0)}
+MAX_LIMIT = 10_000_000
+MAX_WINDOW_SECONDS = 86_400.0
 ThrottleCode = Literal["activityLimitReached", "TooManyRequests"]
 _CUSTOM = re.compile(r"^\s*(\d+)\s*/\s*(\d+(?:\.\d+)?)\s*s?\s*$")
 
@@ -35,6 +37,10 @@ class ThrottleSettings:
     code: ThrottleCode = "activityLimitReached"
 
     def __post_init__(self) -> None:
+        if self.limit is not None and not 1 <= self.limit <= MAX_LIMIT:
+            raise ValueError(f"'limit' must be between 1 and {MAX_LIMIT}")
+        if self.window_seconds is not None and not 0 < self.window_seconds <= MAX_WINDOW_SECONDS:
+            raise ValueError(f"'windowSeconds' must be more than 0 and at most {MAX_WINDOW_SECONDS:g}")
         if self.enabled and self.preset is not None and (self.limit is not None or self.window_seconds is not None):
             raise ValueError("give either 'preset' or 'limit' (and 'windowSeconds'), not both")
         if self.enabled and self.preset is None and self.limit is None:

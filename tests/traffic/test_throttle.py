@@ -51,6 +51,13 @@ def test_the_cli_flag_rejects_what_is_not_a_limit(text: str) -> None:
         parse_throttle_flag(text)
 
 
+@pytest.mark.parametrize(("text", "message"), [("10000001/30", "'limit' must be between 1 and 10000000"),
+                                               ("10/86401", "'windowSeconds' must be more than 0 and at most 86400")])
+def test_the_cli_flag_keeps_the_bodys_ranges(text: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        parse_throttle_flag(text)
+
+
 def test_off_is_a_flag_value_too() -> None:
     assert not parse_throttle_flag("off").enabled
 
