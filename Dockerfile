@@ -19,6 +19,9 @@ COPY docker/entrypoint.sh /usr/local/bin/graph-presence-emulator-entrypoint
 COPY docker/healthcheck.py /usr/local/lib/graph-presence-emulator-healthcheck.py
 
 USER 10001:10001
+# Validate the default scenario once, at build time, into the user's scenario cache: a container started
+# without mounted scenarios then skips validation (emulator/scenarios/cache.py).
+RUN python -c "from emulator.cli import load_scenario_or_exit; load_scenario_or_exit(None)"
 EXPOSE 8000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 \
     CMD ["python", "/usr/local/lib/graph-presence-emulator-healthcheck.py"]
