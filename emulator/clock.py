@@ -111,11 +111,12 @@ class TimerHandle:
     then costs no closure and no string until someone looks (100,000 sessions are 100,000 entries).
     """
 
-    __slots__ = ("_label", "_scheduler", "args", "callback", "cancelled", "when")
+    __slots__ = ("_label", "_scheduler", "args", "callback", "cancelled", "order", "when")
 
     def __init__(self, when: float, callback: Callable[..., None], label: str, args: tuple[Any, ...] = (),
-                 scheduler: Scheduler | None = None) -> None:
-        self.when = when
+                 scheduler: Scheduler | None = None, order: int = 0) -> None:
+        self.when = when  # when it runs (``Scheduler.postpone`` may move it later)
+        self.order = order  # among entries due at the same instant, lower runs first
         self.callback = callback
         self.args = args
         self._label = label
@@ -163,9 +164,10 @@ class Scheduler:
         """Run ``callback(*args)`` when the clock reaches ``when``; ``label`` (a template over ``args`` when
         there are any) names the entry."""
         heap = self._heap
-        handle = TimerHandle(when, callback, label, args, self)
+        order = next(self._counter)
+        handle = TimerHandle(when, callback, label, args, self, order)
         earlier = not heap or when < heap[0][0]
-        heapq.heappush(heap, (when, next(self._counter), handle))
+        heapq.heappush(heap, (when, order, handle))
         self.pushes += 1
         if earlier and self.on_earlier is not None:
             self.on_earlier(when)
@@ -180,24 +182,46 @@ class Scheduler:
             heapq.heapify(heap)
             self._cancelled_in_heap = 0
 
+    def postpone(self, handle: TimerHandle, when: float) -> None:
+        """Move a pending entry to ``when``, no earlier than it was, without touching the heap: the entry stays
+        where it was and is moved when it comes up. Re-setting a session before it expires (what a client that
+        keeps its presence does all day) then costs no heap push and no cancelled entry. It runs exactly as a
+        new entry made now would: at ``when``, after the entries already due then."""
+        if when < handle.when:
+            raise ValueError("postpone moves an entry later, not earlier")
+        handle.when = when
+        handle.order = next(self._counter)
+
+    def _settle(self) -> None:
+        """Drop cancelled entries from the top of the heap and move postponed ones to their place."""
+        heap = self._heap
+        while heap:
+            when, _, handle = heap[0]
+            if handle.cancelled:
+                heapq.heappop(heap)
+                self._cancelled_in_heap -= 1
+            elif handle.when > when:
+                heapq.heapreplace(heap, (handle.when, handle.order, handle))
+            else:
+                return
+
     def call_later(self, delay: float, callback: Callable[..., None], label: str = "", *args: Any) -> TimerHandle:
         return self.call_at(self.clock.time() + delay, callback, label, *args)
 
     def next_due(self) -> float | None:
+        self._settle()
         heap = self._heap
-        while heap and heap[0][2].cancelled:
-            heapq.heappop(heap)
-            self._cancelled_in_heap -= 1
         return heap[0][0] if heap else None
 
     def is_due(self, now: float) -> bool:
-        """Whether an entry (perhaps a cancelled one) is due at ``now``: one comparison, for every request."""
+        """Whether an entry (perhaps a cancelled or postponed one) is due at ``now``: one comparison, for every
+        request."""
         heap = self._heap
         return bool(heap) and heap[0][0] <= now
 
     def pending(self) -> list[TimerHandle]:
         """Live entries in due order (for the control plane's timeline view)."""
-        return [h for _, _, h in sorted(self._heap) if not h.cancelled]
+        return sorted((h for _, _, h in self._heap if not h.cancelled), key=lambda h: (h.when, h.order))
 
     def run_due(self) -> int:
         """Run every entry due at or before the clock's current time, in order. Returns how many ran."""
@@ -245,6 +269,9 @@ class Scheduler:
                 when, _, handle = pop(heap)
                 if handle.cancelled:
                     self._cancelled_in_heap -= 1
+                    continue
+                if handle.when > when:  # postponed: to its place
+                    heapq.heappush(heap, (handle.when, handle.order, handle))
                     continue
                 if move_clock:
                     clock._jump_to(when)

@@ -213,3 +213,28 @@ def test_cancelling_from_a_callback_while_the_heap_is_compacted_keeps_order() ->
     scheduler.advance(1000)
     assert ran == [START + 50, START + 60, START + 160, START + 260, START + 360, START + 460]
     assert len(scheduler) == 0
+
+
+def test_a_postponed_entry_runs_once_at_its_new_time_after_what_was_already_due_then() -> None:
+    clock = Clock("manual", start=START)
+    scheduler = Scheduler(clock)
+    ran: list[tuple[str, float]] = []
+
+    def note(name: str) -> None:
+        ran.append((name, clock.time()))
+
+    moved = scheduler.call_at(START + 10, note, "moved", "moved")
+    scheduler.call_at(START + 20, note, "same instant, scheduled first", "first")
+    scheduler.postpone(moved, START + 20)
+    scheduler.call_at(START + 20, note, "same instant, scheduled after", "after")
+    # Seen from outside, the entry is where it was moved to, though the heap has not been touched.
+    assert [h.label for h in scheduler.pending()] == ["same instant, scheduled first", "moved",
+                                                      "same instant, scheduled after"]
+    assert scheduler.next_due() == START + 20
+    assert len(scheduler) == 3
+    scheduler.advance(15)
+    assert ran == []
+    scheduler.advance(10)
+    assert ran == [("first", START + 20), ("moved", START + 20), ("after", START + 20)]
+    with pytest.raises(ValueError):
+        scheduler.postpone(scheduler.call_at(START + 50, note, "x", "x"), START + 40)

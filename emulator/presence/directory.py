@@ -264,12 +264,22 @@ class PresenceDirectory:
         user = self._user_for_change(user_ref)
         now = self.clock.time()
         old = user.sessions.get(session_id)
-        if old is not None and old.timer is not None:
-            old.timer.cancel()
         session = Session(session_id, availability, activity, now,
                           None if expires_in is None else now + expires_in, fades, source, next(self._set_order))
         user.sessions[session_id] = session
-        self._arm_session(user, session)
+        timer = old.timer if old is not None else None
+        due = session.next_transition()
+        if timer is not None and not timer.cancelled and due is not None and due >= timer.when:
+            # The usual re-set, before the old session's next change: its entry moves to the new session.
+            assert old is not None
+            old.timer = None
+            timer.args = (user, session)
+            session.timer = timer
+            self.scheduler.postpone(timer, due)
+        else:
+            if timer is not None:
+                timer.cancel()
+            self._arm_session(user, session)
         self._publish(user)
         return user
 

@@ -112,3 +112,24 @@ def test_default_length_available_session_expires_without_showing_inactive(tenan
     tenant.presence.set_session(ALICE, "app", "Available", "Available", expires_in=5 * MINUTE)
     tenant.advance(10 * MINUTE)
     assert seen == [("Available", "Available"), ("Offline", "Offline")]
+
+
+def test_re_setting_a_session_moves_its_one_timer_and_the_old_time_does_nothing(tenant: Tenant) -> None:
+    """A client that keeps its presence re-sets the session before it expires, all day: that must not pile
+    up scheduler entries, and the session must change at the new times only."""
+    scheduler = tenant.scheduler
+    tenant.presence.set_session(ALICE, "app", "Busy", "InACall", expires_in=10 * MINUTE)
+    for _ in range(100):  # every 5 minutes, for 500 minutes: later each time
+        tenant.advance(5 * MINUTE)
+        tenant.presence.set_session(ALICE, "app", "Busy", "InACall", expires_in=10 * MINUTE)
+        assert len(scheduler) == 1 and len(scheduler._heap) == 1
+    tenant.advance(10 * MINUTE - 1)
+    assert shown(tenant) == ("Busy", "InACall")
+    tenant.advance(1)
+    assert shown(tenant) == ("Offline", "Offline")
+    # Re-set to change sooner than before (an Available session fades after 5 minutes): a timer of its own.
+    tenant.presence.set_session(ALICE, "app", "Busy", "InACall", expires_in=60 * MINUTE)
+    tenant.presence.set_session(ALICE, "app", "Available", "Available", expires_in=60 * MINUTE)
+    tenant.advance(5 * MINUTE)
+    assert shown(tenant) == ("Available", "AvailableInactive")
+    assert [h.when for h in scheduler.pending()] == [tenant.clock.time() + 5 * MINUTE]
