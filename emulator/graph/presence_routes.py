@@ -11,7 +11,7 @@ from emulator.graph import errors, requests, wire
 from emulator.graph.auth import caller
 from emulator.graph.pipeline import Routes, json_response, read_json_body
 from emulator.presence import states
-from emulator.presence.directory import UnknownUser
+from emulator.presence.directory import UnknownUser, User
 from emulator.runtime import RUNTIME
 from emulator.tenant import Tenant
 
@@ -69,6 +69,11 @@ def _get_communications(version: str) -> Callable[[web.Request], Awaitable[web.R
     return handler
 
 
+def _cached_for_others(read_cache: dict[str, bytes], user: User) -> bytes:
+    body = read_cache[user.id] = wire.presence_bytes(user, user.id, own=False)
+    return body
+
+
 def _get_presences_by_user_id(version: str) -> Callable[[web.Request], Awaitable[web.Response]]:
     async def handler(request: web.Request) -> web.Response:
         tenant = request.app[RUNTIME].tenant
@@ -82,11 +87,11 @@ def _get_presences_by_user_id(version: str) -> Callable[[web.Request], Awaitable
         users = directory.users
         context = orjson.dumps(wire.presence_collection_context(_base(request, version)))
         head = b'{"@odata.context":' + context + b',"value":['
-        other_view = wire.OTHER_VIEW
+        read_cache = directory.read_cache
         # The usual case: every id a known user's canonical id, every body cached. Then one tight comprehension
         # does it (dict.fromkeys drops repeats, keeping the order); anything else takes the loop below.
         try:
-            cached = [users[ref].wire_cache[other_view] for ref in dict.fromkeys(body.ids)]
+            cached = [read_cache[ref] for ref in dict.fromkeys(body.ids)]
         except KeyError:
             pass
         else:
@@ -99,7 +104,7 @@ def _get_presences_by_user_id(version: str) -> Callable[[web.Request], Awaitable
             user = users.get(ref)
             if user is not None:
                 seen.add(ref)
-                parts.append(wire.presence_bytes(user, ref, own=False))
+                parts.append(_cached_for_others(read_cache, user))
                 parts.append(b",")
                 continue
             try:
@@ -110,7 +115,9 @@ def _get_presences_by_user_id(version: str) -> Callable[[web.Request], Awaitable
                 item = orjson.dumps(wire.presence_dict(None, key, own=False, unknown=True))
             if key not in seen:
                 seen.add(key)
-                parts.append(item or wire.presence_bytes(users.get(key), key, own=False))
+                known = users.get(key)
+                parts.append(item or (_cached_for_others(read_cache, known) if known is not None
+                                      else wire.presence_bytes(None, key, own=False)))
                 parts.append(b",")
         parts[-1] = b"]}"  # in place of the last comma (ids is never empty here)
         return json_response(b"".join(parts))
