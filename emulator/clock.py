@@ -264,15 +264,11 @@ class Scheduler:
         heap = self._heap
         clock = self.clock
         pop = heapq.heappop
+        settle = self._settle
         try:
+            settle()
             while heap and heap[0][0] <= target:
                 when, _, handle = pop(heap)
-                if handle.cancelled:
-                    self._cancelled_in_heap -= 1
-                    continue
-                if handle.when > when:  # postponed: to its place
-                    heapq.heappush(heap, (handle.when, handle.order, handle))
-                    continue
                 if move_clock:
                     clock._jump_to(when)
                 handle.cancelled = True  # it has run: a later cancel() is a no-op and nothing to count
@@ -282,6 +278,7 @@ class Scheduler:
                     log.exception("scheduled callback %r failed", handle.label)
                 handle.args = ()  # as cancel() does, and for the same reason
                 ran += 1
+                settle()  # the top is live and in its place again (a callback may have cancelled or moved it)
         finally:
             self._running = False
         return ran
